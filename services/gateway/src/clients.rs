@@ -1,0 +1,44 @@
+//! gRPC clients of the services the gateway fronts. Channels connect lazily
+//! and reconnect by themselves; each call carries the trace context and,
+//! when acting for a user, the user's access token.
+
+use hearth_platform::{
+    config::ServicesConfig,
+    grpc::{self, GrpcError, TracedChannel},
+};
+use hearth_proto::identity::identity_service_client::IdentityServiceClient;
+use tonic::Request;
+
+#[derive(Clone)]
+pub struct Clients {
+    pub identity: IdentityServiceClient<TracedChannel>,
+    identity_health: tonic_health::pb::health_client::HealthClient<TracedChannel>,
+}
+
+impl Clients {
+    pub fn new(config: &ServicesConfig) -> Result<Self, GrpcError> {
+        let identity = grpc::channel(&config.identity_url, config.connect_timeout, config.request_timeout)?;
+        Ok(Self {
+            identity: IdentityServiceClient::new(identity.clone()),
+            identity_health: tonic_health::pb::health_client::HealthClient::new(identity),
+        })
+    }
+
+    /// Whether the identity service reports SERVING.
+    pub async fn identity_ready(&self) -> bool {
+        let request = tonic_health::pb::HealthCheckRequest { service: "hearth.identity.v1.IdentityService".into() };
+        matches!(
+            self.identity_health.clone().check(request).await,
+            Ok(response) if response.get_ref().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+        )
+    }
+}
+
+/// A request acting on behalf of the holder of `access_token`.
+pub fn authorized<T>(message: T, access_token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Ok(value) = format!("Bearer {access_token}").parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}

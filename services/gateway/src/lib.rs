@@ -1,0 +1,93 @@
+//! Hearth's gateway: the clients' HTTP JSON API and WebSocket, in front of
+//! the services' gRPC APIs. It holds connections and nothing else: any
+//! gateway pod can die and its clients reconnect to another.
+
+pub mod clients;
+pub mod error;
+pub mod http;
+pub mod ws;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+};
+use hearth_platform::{Config, deps::Deps, grpc::GrpcError};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct GatewayState {
+    pub config: Arc<Config>,
+    pub deps: Deps,
+    pub clients: clients::Clients,
+    pub shutdown: CancellationToken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Deps(#[from] hearth_platform::deps::DepsError),
+    #[error(transparent)]
+    Clients(#[from] GrpcError),
+    #[error("cannot bind the gateway on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("gateway server: {0}")]
+    Serve(std::io::Error),
+}
+
+impl GatewayState {
+    pub fn new(deps: Deps, shutdown: CancellationToken) -> Result<Self, GatewayError> {
+        Ok(Self { config: deps.config.clone(), clients: clients::Clients::new(&deps.config.services)?, deps, shutdown })
+    }
+}
+
+/// Every HTTP route of the gateway.
+pub fn router(state: GatewayState) -> Router {
+    let body_limit = state.config.gateway.max_body_bytes;
+    Router::new()
+        .route("/v1/auth/register", post(http::auth::register))
+        .route("/v1/auth/login", post(http::auth::login))
+        .route("/v1/auth/refresh", post(http::auth::refresh))
+        .route("/v1/auth/logout", post(http::auth::logout))
+        .route("/v1/ws", get(ws::upgrade))
+        .route("/.well-known/jwks.json", get(http::health::jwks))
+        .route("/healthz", get(http::health::healthz))
+        .route("/readyz", get(http::health::readyz))
+        .layer(axum::middleware::from_fn(hearth_platform::http::http_telemetry))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Binds the gateway's listener now, so the caller learns its port.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, GatewayError> {
+    TcpListener::bind(addr).await.map_err(|source| GatewayError::Bind { addr, source })
+}
+
+/// Serves HTTP and WebSocket on `listener` until `shutdown`; WebSockets get
+/// a 1001 close and in-flight requests finish within the grace period.
+pub async fn serve(listener: TcpListener, state: GatewayState) -> Result<(), GatewayError> {
+    let shutdown = state.shutdown.clone();
+    let grace = state.config.shutdown.grace_period;
+    tracing::info!(addr = ?listener.local_addr().ok(), "gateway listening");
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let signal = shutdown.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await });
+    tokio::select! {
+        result = server => result.map_err(GatewayError::Serve)?,
+        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(?grace, "gateway grace period over: dropping remaining connections");
+        }
+    }
+    Ok(())
+}
+
+/// Runs the gateway role alone until `shutdown`.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), GatewayError> {
+    let deps = Deps::connect(config, "hearth-gateway").await?;
+    let listener = bind(deps.config.gateway.addr).await?;
+    serve(listener, GatewayState::new(deps, shutdown)?).await
+}

@@ -1,0 +1,265 @@
+//! One WebSocket connection: authentication, limits, frame dispatch and the
+//! user's personal events. Nothing a client sends can crash or stall
+//! anything but its own connection.
+
+use std::{num::NonZeroU32, time::Duration};
+
+use axum::extract::ws::{Message, WebSocket};
+use futures::StreamExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use hearth_platform::auth::{AuthError, Claims};
+use hearth_proto::hearth::gateway::v1::{self as frames, ClientFrame, ServerFrame, client_frame, server_frame};
+use opentelemetry::KeyValue;
+use tokio::time::Instant;
+
+use crate::{
+    GatewayState,
+    ws::{
+        close,
+        codec::{self, DecodeError, Encoding},
+        outbound::{self, Outbound},
+    },
+};
+
+/// Longest accepted `ref`.
+const MAX_REF_LEN: usize = 64;
+
+/// What the reader loop does after a frame.
+enum Flow {
+    Continue,
+    Close(u16, &'static str),
+}
+
+struct Connection {
+    state: GatewayState,
+    out: Outbound,
+    encoding: Encoding,
+    encoding_fixed: bool,
+    user: Option<Claims>,
+    bad_frames: u32,
+    limiter: DefaultDirectRateLimiter,
+}
+
+fn now() -> hearth_proto::wkt::Timestamp {
+    let now = time::OffsetDateTime::now_utc();
+    hearth_proto::wkt::Timestamp { seconds: now.unix_timestamp(), nanos: now.nanosecond() as i32 }
+}
+
+fn error_frame(reference: &str, code: &str, message: impl Into<String>, field: &str) -> ServerFrame {
+    ServerFrame {
+        r#ref: reference.to_owned(),
+        kind: Some(server_frame::Kind::Error(frames::Error {
+            code: code.to_owned(),
+            message: message.into(),
+            field: field.to_owned(),
+            ..Default::default()
+        })),
+    }
+}
+
+fn auth_message(err: &AuthError) -> &'static str {
+    match err {
+        AuthError::Expired => "access token has expired",
+        AuthError::UnknownKid | AuthError::MissingKid => "access token signed with an unknown key",
+        AuthError::WrongAlgorithm => "access token algorithm must be EdDSA",
+        _ => "access token is invalid",
+    }
+}
+
+impl Connection {
+    fn send(&self, frame: &ServerFrame) -> Flow {
+        match self.out.send(codec::encode(self.encoding, frame)) {
+            Ok(()) => Flow::Continue,
+            Err(outbound::Overflow) => Flow::Close(close::SLOW_CONSUMER, "outbound queue overflow"),
+        }
+    }
+
+    /// Answers a bad frame and closes the connection once abuse repeats.
+    fn reject(&mut self, reference: &str, code: &str, message: impl Into<String>, field: &str) -> Flow {
+        self.bad_frames += 1;
+        hearth_platform::metrics::ws_frames()
+            .add(1, &[KeyValue::new("direction", "in"), KeyValue::new("outcome", code.to_owned())]);
+        if let Flow::Close(code, reason) = self.send(&error_frame(reference, code, message, field)) {
+            return Flow::Close(code, reason);
+        }
+        if self.bad_frames >= self.state.config.gateway.max_bad_frames {
+            return Flow::Close(close::POLICY_VIOLATION, "too many invalid frames");
+        }
+        Flow::Continue
+    }
+
+    fn authenticate(&mut self, reference: &str, token: &str) -> Flow {
+        if token.is_empty() {
+            return self.reject(reference, "invalid_argument", "auth.access_token is required", "access_token");
+        }
+        match self.state.deps.tokens.verify(token) {
+            Ok(claims) => {
+                if let Some(current) = &self.user
+                    && current.sub != claims.sub
+                {
+                    return self.reject(
+                        reference,
+                        "permission_denied",
+                        "a connection cannot change user",
+                        "access_token",
+                    );
+                }
+                tracing::Span::current().record("user_id", claims.sub.as_str());
+                let connected = ServerFrame {
+                    r#ref: reference.to_owned(),
+                    kind: Some(server_frame::Kind::Connected(frames::Connected {
+                        session_id: claims.sid.clone(),
+                        user_id: claims.sub.clone(),
+                        server_time: Some(now()),
+                        heartbeat_interval: Some(hearth_proto::wkt::Duration {
+                            seconds: self.state.config.gateway.heartbeat_interval.as_secs() as i64,
+                            nanos: 0,
+                        }),
+                    })),
+                };
+                self.user = Some(claims);
+                self.send(&connected)
+            }
+            Err(err) => {
+                let _ = self.send(&error_frame(reference, "unauthenticated", auth_message(&err), "access_token"));
+                Flow::Close(close::AUTH_FAILED, "authentication failed")
+            }
+        }
+    }
+
+    fn handle(&mut self, message: Message) -> Flow {
+        let len = match &message {
+            Message::Text(text) => text.len(),
+            Message::Binary(bytes) => bytes.len(),
+            // Control frames: tungstenite answers pings itself.
+            Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
+            Message::Close(_) => return Flow::Close(close::NORMAL, "bye"),
+        };
+        if self.limiter.check().is_err() {
+            return self.reject("", "rate_limited", "too many frames; slow down", "");
+        }
+        if len > self.state.config.gateway.max_frame_bytes {
+            let limit = self.state.config.gateway.max_frame_bytes;
+            return self.reject(
+                "",
+                "frame_too_large",
+                format!("frame of {len} bytes exceeds the {limit}-byte limit"),
+                "",
+            );
+        }
+        let Some((encoding, decoded)) = codec::decode(&message) else {
+            return Flow::Continue;
+        };
+        if !self.encoding_fixed {
+            self.encoding = encoding;
+            self.encoding_fixed = true;
+        }
+        let frame = match decoded {
+            Ok(frame) => frame,
+            Err(DecodeError::Invalid(message)) => return self.reject("", "invalid_frame", message, ""),
+            Err(DecodeError::UnknownType(message)) => return self.reject("", "unknown_frame", message, ""),
+        };
+        hearth_platform::metrics::ws_frames()
+            .add(1, &[KeyValue::new("direction", "in"), KeyValue::new("outcome", "ok")]);
+        self.dispatch(frame)
+    }
+
+    fn dispatch(&mut self, frame: ClientFrame) -> Flow {
+        if frame.r#ref.chars().count() > MAX_REF_LEN {
+            return self.reject("", "invalid_argument", format!("ref must be at most {MAX_REF_LEN} characters"), "ref");
+        }
+        let reference = frame.r#ref;
+        let Some(kind) = frame.kind else {
+            return self.reject(&reference, "unknown_frame", "frame has no type", "");
+        };
+        if let client_frame::Kind::Auth(auth) = &kind {
+            return self.authenticate(&reference, &auth.access_token);
+        }
+        if self.user.is_none() {
+            return self.reject(&reference, "unauthenticated", "send an auth frame first", "");
+        }
+        match kind {
+            client_frame::Kind::Ping(ping) => self.send(&ServerFrame {
+                r#ref: reference,
+                kind: Some(server_frame::Kind::Pong(frames::Pong {
+                    client_time: ping.client_time,
+                    server_time: Some(now()),
+                })),
+            }),
+            // Frames of areas whose services this deployment does not run yet.
+            _ => self.reject(&reference, "unsupported", "this frame type is not served by this deployment", ""),
+        }
+    }
+}
+
+fn quota(config: &hearth_platform::config::GatewayConfig) -> Quota {
+    let rate = NonZeroU32::new(config.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(config.frame_burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    Quota::per_second(rate).allow_burst(burst)
+}
+
+/// Runs one connection until the client leaves, misbehaves, or shutdown.
+pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<String>, encoding: Option<Encoding>) {
+    let connections = hearth_platform::metrics::ws_connections();
+    connections.add(1, &[]);
+    let config = state.config.gateway.clone();
+    let shutdown = state.shutdown.clone();
+    let (sink, mut stream) = socket.split();
+    let (out, writer) = outbound::spawn(sink, config.max_outbound_bytes);
+    let mut conn = Connection {
+        limiter: RateLimiter::direct(quota(&config)),
+        state,
+        out: out.clone(),
+        encoding: encoding.unwrap_or(Encoding::Json),
+        encoding_fixed: encoding.is_some(),
+        user: None,
+        bad_frames: 0,
+    };
+
+    let mut flow = match query_token {
+        Some(token) => conn.authenticate("", &token),
+        None => Flow::Continue,
+    };
+    let auth_deadline = Instant::now() + config.auth_timeout;
+    let mut last_seen = Instant::now();
+    while let Flow::Continue = flow {
+        let authed = conn.user.is_some();
+        flow = tokio::select! {
+            () = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
+            () = tokio::time::sleep_until(auth_deadline), if !authed => {
+                let _ = conn.send(&error_frame("", "auth_timeout", "no auth frame within the deadline", ""));
+                Flow::Close(close::AUTH_TIMEOUT, "authentication timeout")
+            }
+            () = tokio::time::sleep_until(last_seen + config.idle_timeout) => Flow::Close(close::IDLE_TIMEOUT, "idle timeout"),
+            message = stream.next() => match message {
+                None => break,
+                Some(Ok(message)) => {
+                    last_seen = Instant::now();
+                    conn.handle(message)
+                }
+                Some(Err(err)) => read_error(&err),
+            },
+        };
+    }
+    if let Flow::Close(code, reason) = flow {
+        out.close(code, reason);
+    }
+    drop(conn);
+    drop(out);
+    // Give the writer a moment to deliver the close frame to a live client.
+    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    connections.add(-1, &[]);
+}
+
+/// Maps a read failure to the close the client should get.
+fn read_error(err: &axum::Error) -> Flow {
+    let text = err.to_string();
+    if text.contains("Space limit exceeded") || text.contains("too long") || text.contains("too big") {
+        Flow::Close(close::TOO_BIG, "frame too large")
+    } else if text.contains("UTF-8") || text.contains("utf-8") {
+        Flow::Close(close::INVALID_PAYLOAD, "text frame is not valid UTF-8")
+    } else {
+        tracing::debug!(error = %text, "websocket read failed");
+        Flow::Close(close::NORMAL, "read error")
+    }
+}

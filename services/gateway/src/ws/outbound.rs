@@ -1,0 +1,92 @@
+//! A connection's outbound side: a queue bounded in bytes, drained by one
+//! writer task that coalesces whatever is queued into a single flush.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicUsize, Ordering},
+};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::{SinkExt, stream::SplitSink};
+use tokio::sync::mpsc;
+
+/// Frames written per flush at most, so one busy connection cannot hog a
+/// worker thread.
+const MAX_BATCH: usize = 64;
+
+/// The queue is over its byte budget: the client is not reading.
+#[derive(Debug)]
+pub struct Overflow;
+
+fn size(message: &Message) -> usize {
+    match message {
+        Message::Text(text) => text.len(),
+        Message::Binary(bytes) => bytes.len(),
+        _ => 16,
+    }
+}
+
+/// Sending half, owned by the connection's reader loop.
+#[derive(Clone)]
+pub struct Outbound {
+    tx: mpsc::UnboundedSender<Message>,
+    queued: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl Outbound {
+    /// Queues a frame unless that would exceed the byte budget.
+    pub fn send(&self, message: Message) -> Result<(), Overflow> {
+        let len = size(&message);
+        let before = self.queued.fetch_add(len, Ordering::AcqRel);
+        if before + len > self.limit {
+            self.queued.fetch_sub(len, Ordering::AcqRel);
+            return Err(Overflow);
+        }
+        hearth_platform::metrics::ws_frames().add(1, &[opentelemetry::KeyValue::new("direction", "out")]);
+        self.tx.send(message).map_err(|_| Overflow)
+    }
+
+    /// Queues a close frame, past the budget: closing must always be possible.
+    pub fn close(&self, code: u16, reason: &'static str) {
+        hearth_platform::metrics::ws_closes().add(1, &[opentelemetry::KeyValue::new("code", i64::from(code))]);
+        let message = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+        self.queued.fetch_add(size(&message), Ordering::AcqRel);
+        let _ = self.tx.send(message);
+    }
+}
+
+/// Creates the queue and spawns its writer over `sink`.
+pub fn spawn(sink: SplitSink<WebSocket, Message>, limit: usize) -> (Outbound, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let writer = tokio::spawn(write_loop(sink, rx, queued.clone()));
+    (Outbound { tx, queued, limit }, writer)
+}
+
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut rx: mpsc::UnboundedReceiver<Message>,
+    queued: Arc<AtomicUsize>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        for message in batch.drain(..) {
+            let closing = matches!(message, Message::Close(_));
+            let len = size(&message);
+            let fed = sink.feed(message).await;
+            queued.fetch_sub(len, Ordering::AcqRel);
+            if fed.is_err() {
+                return;
+            }
+            if closing {
+                let _ = sink.flush().await;
+                let _ = sink.close().await;
+                return;
+            }
+        }
+        if sink.flush().await.is_err() {
+            return;
+        }
+    }
+}

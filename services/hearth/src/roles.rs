@@ -1,0 +1,94 @@
+//! The roles one `hearth` process can run.
+
+use std::{fmt, str::FromStr};
+
+/// A role: a service (or the gateway) this binary can host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Gateway,
+    Identity,
+}
+
+impl Role {
+    /// Every role this release can run, in start order.
+    pub const ALL: &[Role] = &[Role::Identity, Role::Gateway];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Gateway => "gateway",
+            Role::Identity => "identity",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Roles of the architecture whose code has not landed yet: named so that
+/// asking for one gets a clear refusal rather than "unknown role".
+const PLANNED: &[&str] = &["rooms", "chat", "polls", "recommendations", "provider"];
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleError {
+    #[error(
+        "role `{0}` is part of Hearth's design but not available in this release; available roles: gateway, identity"
+    )]
+    NotAvailable(String),
+    #[error("unknown role `{0}`; available roles: all, gateway, identity")]
+    Unknown(String),
+    #[error("no roles given")]
+    Empty,
+}
+
+impl FromStr for Role {
+    type Err = RoleError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "gateway" => Ok(Role::Gateway),
+            "identity" => Ok(Role::Identity),
+            other if PLANNED.contains(&other) => Err(RoleError::NotAvailable(other.to_owned())),
+            other => Err(RoleError::Unknown(other.to_owned())),
+        }
+    }
+}
+
+/// Parses `all` or a comma-separated list, deduplicated, in start order.
+pub fn parse(list: &str) -> Result<Vec<Role>, RoleError> {
+    let mut roles = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if item == "all" {
+            roles.extend_from_slice(Role::ALL);
+        } else {
+            roles.push(item.parse()?);
+        }
+    }
+    roles.sort();
+    roles.dedup();
+    roles.sort_by_key(|r| Role::ALL.iter().position(|a| a == r));
+    if roles.is_empty() {
+        return Err(RoleError::Empty);
+    }
+    Ok(roles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_expands_and_lists_dedupe() {
+        assert_eq!(parse("all").unwrap(), vec![Role::Identity, Role::Gateway]);
+        assert_eq!(parse("gateway, identity,gateway").unwrap(), vec![Role::Identity, Role::Gateway]);
+    }
+
+    #[test]
+    fn planned_and_unknown_roles_are_refused_clearly() {
+        assert!(matches!(parse("gateway,chat"), Err(RoleError::NotAvailable(r)) if r == "chat"));
+        assert!(matches!(parse("teapot"), Err(RoleError::Unknown(_))));
+        assert_eq!(parse(""), Err(RoleError::Empty));
+    }
+}

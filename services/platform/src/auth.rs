@@ -1,0 +1,318 @@
+//! Access tokens: EdDSA (Ed25519) JWTs that identity signs and every service
+//! verifies locally, with several verification keys at once for rotation.
+
+use std::{
+    collections::HashMap,
+    io::Write,
+    path::Path,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use base64::Engine;
+use ed25519_dalek::{
+    SigningKey, VerifyingKey,
+    pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, spki::der::pem::LineEnding},
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::AuthConfig;
+
+/// The claims of a Hearth access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id (UUID).
+    pub sub: String,
+    /// The session id (UUID): logout and refresh-token reuse revoke it.
+    pub sid: String,
+    pub iat: u64,
+    pub exp: u64,
+    /// Operator roles such as `admin`; empty for viewers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+}
+
+impl Claims {
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == "admin")
+    }
+}
+
+/// Why a token or key was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing access token")]
+    Missing,
+    #[error("malformed authorization header")]
+    MalformedHeader,
+    #[error("token has no key id (kid)")]
+    MissingKid,
+    #[error("token signed with an unknown key id")]
+    UnknownKid,
+    #[error("token algorithm is not EdDSA")]
+    WrongAlgorithm,
+    #[error("token has expired")]
+    Expired,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    #[error("this process holds no signing key")]
+    NoSigningKey,
+    #[error("invalid key configuration: {0}")]
+    KeyConfig(String),
+}
+
+struct SigningMaterial {
+    kid: String,
+    key: EncodingKey,
+}
+
+/// One public key, as published in the JWKS document.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+/// The JSON Web Key Set (RFC 7517) of every accepted verification key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+/// Signs and verifies access tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct TokenKeys {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    signing: Option<SigningMaterial>,
+    verifying: HashMap<String, DecodingKey>,
+    jwks: Jwks,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn jwk(kid: &str, key: &VerifyingKey) -> Jwk {
+    Jwk {
+        kty: "OKP".into(),
+        crv: "Ed25519".into(),
+        x: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes()),
+        kid: kid.into(),
+        alg: "EdDSA".into(),
+        use_: "sig".into(),
+    }
+}
+
+/// A new random Ed25519 private key as PKCS#8 PEM.
+pub fn generate_signing_key_pem() -> Result<String, AuthError> {
+    let key = SigningKey::from_bytes(&rand::random::<[u8; 32]>());
+    key.to_pkcs8_pem(LineEnding::LF).map(|pem| pem.to_string()).map_err(|e| AuthError::KeyConfig(e.to_string()))
+}
+
+/// The SPKI PEM public key of a PKCS#8 PEM private key.
+pub fn public_key_pem(private_pem: &str) -> Result<String, AuthError> {
+    use ed25519_dalek::pkcs8::EncodePublicKey;
+    let key = SigningKey::from_pkcs8_pem(private_pem).map_err(|e| AuthError::KeyConfig(e.to_string()))?;
+    key.verifying_key().to_public_key_pem(LineEnding::LF).map_err(|e| AuthError::KeyConfig(e.to_string()))
+}
+
+/// The dev key file's contents, creating it (once, atomically) if missing.
+fn dev_key(path: &Path) -> Result<String, AuthError> {
+    let io = |e: std::io::Error| AuthError::KeyConfig(format!("{}: {e}", path.display()));
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let pem = generate_signing_key_pem()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(mut file) => {
+            file.write_all(pem.as_bytes()).map_err(io)?;
+            tracing::warn!(
+                path = %path.display(),
+                "no auth.signing_key configured: generated a development signing key; configure a real key in production"
+            );
+            Ok(pem)
+        }
+        // Another process won the race: use its key.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(path).map_err(io),
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// A short stable key id derived from the public key.
+fn derived_kid(key: &VerifyingKey) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
+}
+
+impl TokenKeys {
+    /// Loads the configured keys, or the shared development key when none is
+    /// configured.
+    pub fn from_config(config: &AuthConfig) -> Result<Self, AuthError> {
+        let private_pem = match &config.signing_key {
+            Some(pem) => pem.expose().to_owned(),
+            None => dev_key(&config.dev_key_path)?,
+        };
+        let signing_key = SigningKey::from_pkcs8_pem(&private_pem).map_err(|e| AuthError::KeyConfig(e.to_string()))?;
+        let verifying_key = signing_key.verifying_key();
+        let kid = config.signing_key_id.clone().unwrap_or_else(|| derived_kid(&verifying_key));
+        let der = signing_key.to_pkcs8_der().map_err(|e| AuthError::KeyConfig(e.to_string()))?;
+        let signing = SigningMaterial { kid: kid.clone(), key: EncodingKey::from_ed_der(der.as_bytes()) };
+
+        let mut verifying = HashMap::new();
+        let mut jwks = Jwks { keys: Vec::new() };
+        verifying.insert(kid.clone(), DecodingKey::from_ed_der(verifying_key.as_bytes()));
+        jwks.keys.push(jwk(&kid, &verifying_key));
+        for extra in &config.verification_keys {
+            let key = VerifyingKey::from_public_key_pem(&extra.public_key)
+                .map_err(|e| AuthError::KeyConfig(format!("verification key {}: {e}", extra.kid)))?;
+            verifying.insert(extra.kid.clone(), DecodingKey::from_ed_der(key.as_bytes()));
+            jwks.keys.push(jwk(&extra.kid, &key));
+        }
+
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        validation.leeway = config.leeway.as_secs();
+        validation.required_spec_claims = ["exp", "iat", "iss", "aud", "sub"].iter().map(|s| s.to_string()).collect();
+
+        Ok(Self {
+            inner: Arc::new(Inner {
+                signing: Some(signing),
+                verifying,
+                jwks,
+                validation,
+                issuer: config.issuer.clone(),
+                audience: config.audience.clone(),
+                ttl: config.access_token_ttl,
+            }),
+        })
+    }
+
+    /// Issues an access token for a user's session.
+    pub fn issue(&self, user_id: &str, session_id: &str, roles: &[String]) -> Result<String, AuthError> {
+        let signing = self.inner.signing.as_ref().ok_or(AuthError::NoSigningKey)?;
+        let iat = now_secs();
+        let claims = Claims {
+            iss: self.inner.issuer.clone(),
+            aud: self.inner.audience.clone(),
+            sub: user_id.to_owned(),
+            sid: session_id.to_owned(),
+            iat,
+            exp: iat + self.inner.ttl.as_secs(),
+            roles: roles.to_vec(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(signing.kid.clone());
+        jsonwebtoken::encode(&header, &claims, &signing.key).map_err(|e| AuthError::Invalid(e.to_string()))
+    }
+
+    /// Lifetime of issued access tokens.
+    pub fn access_ttl(&self) -> Duration {
+        self.inner.ttl
+    }
+
+    /// Verifies signature, algorithm, key id, issuer, audience and expiry.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(AuthError::WrongAlgorithm);
+        }
+        let kid = header.kid.ok_or(AuthError::MissingKid)?;
+        let key = self.inner.verifying.get(&kid).ok_or(AuthError::UnknownKid)?;
+        jsonwebtoken::decode::<Claims>(token, key, &self.inner.validation).map(|data| data.claims).map_err(|e| match e
+            .kind()
+        {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+            _ => AuthError::Invalid(e.to_string()),
+        })
+    }
+
+    /// Verifies the `authorization: Bearer …` metadata of a gRPC request.
+    pub fn authenticate(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Claims, AuthError> {
+        let value = metadata.get("authorization").ok_or(AuthError::Missing)?;
+        let value = value.to_str().map_err(|_| AuthError::MalformedHeader)?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or(AuthError::MalformedHeader)?;
+        self.verify(token.trim())
+    }
+
+    /// The public keys, for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> &Jwks {
+        &self.inner.jwks
+    }
+}
+
+impl From<AuthError> for tonic::Status {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::NoSigningKey | AuthError::KeyConfig(_) => tonic::Status::internal(err.to_string()),
+            _ => tonic::Status::unauthenticated(err.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::SecretString;
+
+    fn config(pem: &str) -> AuthConfig {
+        AuthConfig { signing_key: Some(SecretString::new(pem)), ..AuthConfig::default() }
+    }
+
+    #[test]
+    fn issued_tokens_verify() {
+        let keys = TokenKeys::from_config(&config(&generate_signing_key_pem().unwrap())).unwrap();
+        let token = keys.issue("u1", "s1", &[]).unwrap();
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("u1", "s1"));
+    }
+
+    #[test]
+    fn tokens_from_another_key_are_refused() {
+        let a = TokenKeys::from_config(&config(&generate_signing_key_pem().unwrap())).unwrap();
+        let b = TokenKeys::from_config(&config(&generate_signing_key_pem().unwrap())).unwrap();
+        let token = a.issue("u1", "s1", &[]).unwrap();
+        assert!(matches!(b.verify(&token), Err(AuthError::UnknownKid)));
+    }
+
+    #[test]
+    fn rotated_keys_still_verify() {
+        let old_pem = generate_signing_key_pem().unwrap();
+        let old = TokenKeys::from_config(&config(&old_pem)).unwrap();
+        let token = old.issue("u1", "s1", &[]).unwrap();
+        let kid = old.jwks().keys[0].kid.clone();
+        let mut new_config = config(&generate_signing_key_pem().unwrap());
+        new_config
+            .verification_keys
+            .push(crate::config::VerificationKeyConfig { kid, public_key: public_key_pem(&old_pem).unwrap() });
+        let new = TokenKeys::from_config(&new_config).unwrap();
+        assert_eq!(new.verify(&token).unwrap().sub, "u1");
+        assert_eq!(new.jwks().keys.len(), 2);
+    }
+}

@@ -1,0 +1,319 @@
+//! Configuration: defaults < TOML file (`--config`) < environment
+//! (`HEARTH_…`, nested with `__`) < command-line flags.
+//!
+//! Every key is documented in docs/configuration.md. Secrets (database
+//! passwords, signing keys) are wrapped so they never reach logs or `Debug`.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::secret::{SecretString, SecretUrl};
+
+/// The whole configuration of one `hearth` process, whatever roles it runs.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub gateway: GatewayConfig,
+    pub grpc: GrpcConfig,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub nats: NatsConfig,
+    pub auth: AuthConfig,
+    pub identity: IdentityConfig,
+    pub services: ServicesConfig,
+    pub telemetry: TelemetryConfig,
+    pub shutdown: ShutdownConfig,
+}
+
+/// HTTP and WebSocket front door.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Listen address for HTTP and WebSocket.
+    pub addr: SocketAddr,
+    /// Largest accepted WebSocket frame or message, in bytes.
+    pub max_frame_bytes: usize,
+    /// Inbound frames allowed per connection per second (sustained).
+    pub frames_per_second: u32,
+    /// Burst of inbound frames allowed above the sustained rate.
+    pub frame_burst: u32,
+    /// Time a new WebSocket has to authenticate.
+    #[serde(with = "humantime_serde")]
+    pub auth_timeout: Duration,
+    /// Connections silent for this long are closed.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Interval at which clients should ping (told to them in `connected`).
+    #[serde(with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// Bad frames tolerated per connection before it is closed with 1008.
+    pub max_bad_frames: u32,
+    /// Largest HTTP request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Bytes a connection may have queued for sending before it is closed
+    /// as a slow consumer (close code 4008).
+    pub max_outbound_bytes: usize,
+    /// Header carrying the client address when behind a trusted proxy
+    /// (e.g. "x-forwarded-for"; its last entry is used). Unset: peer address.
+    pub client_ip_header: Option<String>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            addr: ([0, 0, 0, 0], 8080).into(),
+            max_frame_bytes: 64 * 1024,
+            frames_per_second: 20,
+            frame_burst: 40,
+            auth_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(90),
+            heartbeat_interval: Duration::from_secs(25),
+            max_bad_frames: 10,
+            max_body_bytes: 64 * 1024,
+            max_outbound_bytes: 1024 * 1024,
+            client_ip_header: None,
+        }
+    }
+}
+
+/// The process's gRPC listener, shared by every co-hosted service role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpcConfig {
+    pub addr: SocketAddr,
+    /// Deadline for one request when the client sets none.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self { addr: ([0, 0, 0, 0], 50051).into(), request_timeout: Duration::from_secs(10) }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: SecretUrl,
+    pub max_connections: u32,
+    /// How long a request waits for a pooled connection before UNAVAILABLE.
+    #[serde(with = "humantime_serde")]
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretUrl::new("postgres://postgres@127.0.0.1:5432/hearth"),
+            max_connections: 20,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisConfig {
+    /// Single-node (or sentinel-fronted) Redis.
+    pub url: SecretUrl,
+    /// Redis Cluster seed nodes; when non-empty, `url` is ignored.
+    pub cluster_urls: Vec<SecretUrl>,
+    /// Prepended to every key, so several deployments (or tests) share one Redis.
+    pub key_prefix: String,
+    #[serde(with = "humantime_serde")]
+    pub response_timeout: Duration,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretUrl::new("redis://127.0.0.1:6379"),
+            cluster_urls: Vec::new(),
+            key_prefix: "hearth:".into(),
+            response_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsConfig {
+    /// One or more comma-separated server URLs.
+    pub url: SecretUrl,
+    /// First token of every subject and of JetStream stream names, so several
+    /// deployments (or tests) share one NATS.
+    pub subject_prefix: String,
+    /// Path to a NATS `.creds` file, if the server requires one.
+    pub credentials_file: Option<PathBuf>,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for NatsConfig {
+    fn default() -> Self {
+        Self {
+            url: SecretUrl::new("nats://127.0.0.1:4222"),
+            subject_prefix: "hearth".into(),
+            credentials_file: None,
+            request_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Access tokens: who signs them (identity) and what every service accepts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    #[serde(with = "humantime_serde")]
+    pub access_token_ttl: Duration,
+    #[serde(with = "humantime_serde")]
+    pub refresh_token_ttl: Duration,
+    /// The active signing key: PKCS#8 PEM of an Ed25519 private key.
+    /// Needed by the identity role only.
+    pub signing_key: Option<SecretString>,
+    /// `kid` of the signing key.
+    pub signing_key_id: Option<String>,
+    /// Additional public keys still accepted (key rotation), each
+    /// `{ kid, public_key }` with an SPKI PEM Ed25519 public key.
+    pub verification_keys: Vec<VerificationKeyConfig>,
+    /// Where a development key is created when no signing key is configured.
+    /// Every process on one machine shares it.
+    pub dev_key_path: PathBuf,
+    /// Tolerated clock skew when checking `exp` and `iat`.
+    #[serde(with = "humantime_serde")]
+    pub leeway: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "hearth".into(),
+            audience: "hearth".into(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            signing_key: None,
+            signing_key_id: None,
+            verification_keys: Vec::new(),
+            dev_key_path: PathBuf::from(".hearth/dev-signing-key.pem"),
+            leeway: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationKeyConfig {
+    pub kid: String,
+    pub public_key: String,
+}
+
+/// Identity-role settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Failed logins allowed per username within `login_window`.
+    pub login_attempts_per_user: u32,
+    /// Failed logins allowed per client IP within `login_window`.
+    pub login_attempts_per_ip: u32,
+    #[serde(with = "humantime_serde")]
+    pub login_window: Duration,
+    /// Registrations allowed per client IP per hour.
+    pub registrations_per_ip_per_hour: u32,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            login_attempts_per_user: 10,
+            login_attempts_per_ip: 50,
+            login_window: Duration::from_secs(15 * 60),
+            registrations_per_ip_per_hour: 30,
+        }
+    }
+}
+
+/// Where the gRPC services are, for roles that call them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServicesConfig {
+    pub identity_url: String,
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for ServicesConfig {
+    fn default() -> Self {
+        Self {
+            identity_url: "http://127.0.0.1:50051".into(),
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// `tracing` filter directives (RUST_LOG syntax); `RUST_LOG` wins when set.
+    pub log_filter: String,
+    /// Log lines as JSON instead of human-readable text.
+    pub json_logs: bool,
+    /// OTLP/gRPC endpoint; `OTEL_EXPORTER_OTLP_ENDPOINT` wins when set.
+    /// Unset: no export.
+    pub otlp_endpoint: Option<String>,
+    /// Overrides `service.name` (default: `hearth-<roles>`); `OTEL_SERVICE_NAME` wins.
+    pub service_name: Option<String>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self { log_filter: "info".into(), json_logs: false, otlp_endpoint: None, service_name: None }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// Time in-flight requests get to finish after SIGTERM.
+    #[serde(with = "humantime_serde")]
+    pub grace_period: Duration,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self { grace_period: Duration::from_secs(20) }
+    }
+}
+
+/// Configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Config {
+    /// Loads defaults, then the TOML file (if any), then `HEARTH_*`
+    /// environment variables, then `overrides` (command-line flags).
+    pub fn load(file: Option<&std::path::Path>, overrides: impl Serialize) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            // Only nested keys (`HEARTH_SECTION__KEY`): other HEARTH_* variables
+            // (HEARTH_CONFIG, tool settings) are not configuration keys.
+            .merge(Env::prefixed("HEARTH_").filter(|key| key.as_str().contains("__")).split("__"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
+    }
+}

@@ -1,0 +1,21 @@
+//! Hearth's shared plumbing — the only code services share: configuration,
+//! telemetry and trace propagation, Postgres/Redis/NATS connections, access
+//! token verification, gRPC serving with health and reflection, and the one
+//! mapping from failures to gRPC codes and client-facing error codes.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod deps;
+pub mod error;
+pub mod grpc;
+pub mod http;
+pub mod metrics;
+pub mod nats;
+pub mod propagation;
+pub mod redis;
+pub mod secret;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::Config;

@@ -1,0 +1,116 @@
+//! NATS: events between services (`<prefix>.<area>.…` subjects), core NATS
+//! for ephemeral fan-out and JetStream where an event must not be lost. Every
+//! published message carries the sender's W3C trace context in its headers.
+
+use std::time::Duration;
+
+use async_nats::{
+    ConnectOptions, HeaderMap,
+    jetstream::{self, stream},
+};
+use bytes::Bytes;
+
+use crate::{config::NatsConfig, propagation};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NatsError {
+    #[error("cannot set up NATS at {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("publishing to {subject}: {message}")]
+    Publish { subject: String, message: String },
+    #[error("JetStream stream {stream}: {message}")]
+    Stream { stream: String, message: String },
+}
+
+/// The process's NATS connection, JetStream context and subject naming.
+#[derive(Clone)]
+pub struct Nats {
+    pub client: async_nats::Client,
+    pub jetstream: jetstream::Context,
+    prefix: String,
+}
+
+impl Nats {
+    /// `<prefix>.<suffix>`, e.g. `hearth.identity.user.deleted`.
+    pub fn subject(&self, suffix: &str) -> String {
+        format!("{}.{suffix}", self.prefix)
+    }
+
+    /// A JetStream stream name unique to this prefix, e.g. `HEARTH_IDENTITY`.
+    pub fn stream_name(&self, area: &str) -> String {
+        let prefix: String =
+            self.prefix.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+        format!("{prefix}_{}", area.to_ascii_uppercase())
+    }
+
+    /// Creates (or updates) a stream over `<prefix>.<area>.>` subjects.
+    pub async fn ensure_stream(&self, area: &str, max_age: Duration) -> Result<stream::Stream, NatsError> {
+        let name = self.stream_name(area);
+        let config = stream::Config {
+            name: name.clone(),
+            subjects: vec![self.subject(&format!("{area}.>"))],
+            max_age,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        };
+        self.jetstream
+            .get_or_create_stream(config)
+            .await
+            .map_err(|e| NatsError::Stream { stream: name, message: e.to_string() })
+    }
+
+    fn traced_headers() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        propagation::inject_nats(&mut headers);
+        headers
+    }
+
+    /// Fire-and-forget publish (core NATS) for ephemeral events.
+    pub async fn publish(&self, subject: String, payload: Bytes) -> Result<(), NatsError> {
+        self.client
+            .publish_with_headers(subject.clone(), Self::traced_headers(), payload)
+            .await
+            .map_err(|e| NatsError::Publish { subject, message: e.to_string() })
+    }
+
+    /// Durable publish: waits for JetStream's acknowledgement; `msg_id`
+    /// deduplicates retries within the stream's duplicate window.
+    pub async fn publish_durable(&self, subject: String, msg_id: &str, payload: Bytes) -> Result<(), NatsError> {
+        let mut headers = Self::traced_headers();
+        headers.insert("Nats-Msg-Id", msg_id);
+        let error = |e: &dyn std::fmt::Display| NatsError::Publish { subject: subject.clone(), message: e.to_string() };
+        let ack =
+            self.jetstream.publish_with_headers(subject.clone(), headers, payload).await.map_err(|e| error(&e))?;
+        ack.await.map_err(|e| error(&e))?;
+        Ok(())
+    }
+
+    /// Whether the connection is up, for readiness.
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+/// Connects and keeps reconnecting forever; starts even while NATS is down.
+pub async fn connect(config: &NatsConfig, name: &str) -> Result<Nats, NatsError> {
+    let url = config.url.redacted();
+    let mut options = ConnectOptions::new()
+        .name(name)
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(5))
+        .request_timeout(Some(config.request_timeout))
+        .event_callback(|event| async move {
+            tracing::info!(%event, "nats connection event");
+        });
+    if let Some(path) = &config.credentials_file {
+        options = options
+            .credentials_file(path)
+            .await
+            .map_err(|e| NatsError::Connect { url: url.clone(), message: e.to_string() })?;
+    }
+    let client =
+        options.connect(config.url.expose()).await.map_err(|e| NatsError::Connect { url, message: e.to_string() })?;
+    let jetstream = jetstream::new(client.clone());
+    Ok(Nats { client, jetstream, prefix: config.subject_prefix.clone() })
+}

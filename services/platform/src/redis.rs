@@ -1,0 +1,123 @@
+//! Redis: the home of ephemeral state (presence, rate limits, playback
+//! clocks, live tallies). One auto-reconnecting connection per process,
+//! single-node or Redis Cluster, behind one type.
+
+use redis::{
+    Cmd, RedisFuture, Value,
+    aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
+    cluster::ClusterClientBuilder,
+    cluster_async::ClusterConnection,
+};
+
+use crate::config::RedisConfig;
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot set up Redis at {url}: {source}")]
+pub struct RedisError {
+    url: String,
+    source: redis::RedisError,
+}
+
+/// A Redis connection usable with every `redis` command API; cheap to clone.
+#[derive(Clone)]
+pub enum RedisConn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for RedisConn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            RedisConn::Single(c) => c.req_packed_command(cmd),
+            RedisConn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            RedisConn::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            RedisConn::Single(c) => c.get_db(),
+            RedisConn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// Key naming: every key starts with the configured prefix; per-room keys
+/// wrap the room id in a `{…}` hash tag so a room's keys share a cluster slot.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self { prefix: prefix.into() }
+    }
+
+    /// `<prefix><name>`.
+    pub fn global(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// `<prefix>{<tag>}:<name>`: keys that must share a cluster slot.
+    pub fn tagged(&self, tag: &str, name: &str) -> String {
+        format!("{}{{{tag}}}:{name}", self.prefix)
+    }
+}
+
+/// Connects (single node or cluster). The connection reconnects by itself;
+/// commands fail fast while Redis is away.
+pub async fn connect(config: &RedisConfig) -> Result<RedisConn, RedisError> {
+    if config.cluster_urls.is_empty() {
+        let url = config.url.redacted();
+        let client =
+            redis::Client::open(config.url.expose()).map_err(|source| RedisError { url: url.clone(), source })?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(config.response_timeout))
+            .set_connection_timeout(Some(config.response_timeout));
+        let manager = client
+            .get_connection_manager_with_config(manager_config)
+            .await
+            .map_err(|source| RedisError { url, source })?;
+        Ok(RedisConn::Single(manager))
+    } else {
+        let urls: Vec<String> = config.cluster_urls.iter().map(|u| u.expose().to_owned()).collect();
+        let shown = config.cluster_urls.iter().map(|u| u.redacted()).collect::<Vec<_>>().join(",");
+        let client = ClusterClientBuilder::new(urls)
+            .response_timeout(config.response_timeout)
+            .connection_timeout(config.response_timeout)
+            .build()
+            .map_err(|source| RedisError { url: shown.clone(), source })?;
+        let conn = client.get_async_connection().await.map_err(|source| RedisError { url: shown, source })?;
+        Ok(RedisConn::Cluster(conn))
+    }
+}
+
+/// Whether Redis answers, for readiness.
+pub async fn ping(conn: &RedisConn) -> bool {
+    let mut conn = conn.clone();
+    redis::cmd("PING").query_async::<String>(&mut conn).await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Keys;
+
+    #[test]
+    fn tagged_keys_share_a_slot_tag() {
+        let keys = Keys::new("hearth:");
+        assert_eq!(keys.tagged("r1", "presence"), "hearth:{r1}:presence");
+        assert_eq!(keys.global("login:u"), "hearth:login:u");
+    }
+}

@@ -1,0 +1,252 @@
+//! The integration-test harness (zero-to-production's `spawn_app`): starts
+//! real Hearth roles in-process on random ports, through the same code as
+//! the `hearth` binary, against the real Postgres, Redis and NATS.
+//!
+//! Every test gets its own database, Redis key prefix, NATS subject prefix
+//! and signing key, so tests run in parallel and leftovers of earlier runs
+//! change nothing.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use hearth::{App, Role};
+use hearth_platform::{
+    Config, auth,
+    secret::{SecretString, SecretUrl},
+};
+use hearth_proto::identity::identity_service_client::IdentityServiceClient;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+pub use tokio_tungstenite::tungstenite;
+
+/// Base URLs of the real services (override with the usual HEARTH_* vars).
+fn base_url(var: &str, default: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| default.to_owned())
+}
+
+/// A running Hearth for one test.
+pub struct TestApp {
+    pub config: Config,
+    /// `http://127.0.0.1:<port>` of the gateway.
+    pub http_url: String,
+    /// `ws://127.0.0.1:<port>/v1/ws`.
+    pub ws_url: String,
+    /// `http://127.0.0.1:<port>` of the gRPC listener.
+    pub grpc_url: String,
+    pub http: reqwest::Client,
+    /// PKCS#8 PEM of this app's signing key (to forge test tokens).
+    pub signing_key_pem: String,
+    pub database: String,
+    shutdown: CancellationToken,
+}
+
+/// A fresh, isolated configuration on random ports.
+pub fn test_config() -> (Config, String) {
+    let id = Uuid::now_v7().simple().to_string();
+    let database = format!("hearth_test_{id}");
+    let pg = base_url("HEARTH_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432");
+    let mut config = Config::default();
+    config.database.url = SecretUrl::new(format!("{pg}/{database}"));
+    config.database.max_connections = 5;
+    config.redis.url = SecretUrl::new(base_url("HEARTH_REDIS__URL", "redis://127.0.0.1:6379"));
+    config.redis.key_prefix = format!("test:{id}:");
+    config.nats.url = SecretUrl::new(base_url("HEARTH_NATS__URL", "nats://127.0.0.1:4222"));
+    config.nats.subject_prefix = format!("t{id}");
+    config.gateway.addr = ([127, 0, 0, 1], 0).into();
+    config.grpc.addr = ([127, 0, 0, 1], 0).into();
+    config.shutdown.grace_period = Duration::from_secs(2);
+    let pem = auth::generate_signing_key_pem().expect("generate a signing key");
+    config.auth.signing_key = Some(SecretString::new(pem));
+    config.auth.signing_key_id = Some(format!("test-{id}"));
+    (config, database)
+}
+
+impl TestApp {
+    /// Every role in one process.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Role::ALL, |_| {}).await
+    }
+
+    /// The given roles, after `tweak` adjusts the configuration.
+    pub async fn spawn_with(roles: &[Role], tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let (mut config, database) = test_config();
+        tweak(&mut config);
+        Self::start(config, database, roles).await
+    }
+
+    /// Starts roles on an existing configuration (e.g. a second gateway).
+    pub async fn start(config: Config, database: String, roles: &[Role]) -> TestApp {
+        hearth::migrate(&config).await.expect("migrate the test database");
+        let shutdown = CancellationToken::new();
+        let app = App::start(config.clone(), roles, shutdown.clone()).await.expect("start hearth");
+        let http_addr = app.gateway_addr;
+        let grpc_addr = app.grpc_addr;
+        tokio::spawn(async move {
+            if let Err(error) = app.wait().await {
+                eprintln!("test app stopped with an error: {error}");
+            }
+        });
+        let signing_key_pem = config.auth.signing_key.as_ref().map(|k| k.expose().to_owned()).unwrap_or_default();
+        TestApp {
+            http_url: http_addr.map(|a| format!("http://{a}")).unwrap_or_default(),
+            ws_url: http_addr.map(|a| format!("ws://{a}/v1/ws")).unwrap_or_default(),
+            grpc_url: grpc_addr.map(|a| format!("http://{a}")).unwrap_or_default(),
+            http: reqwest::Client::new(),
+            signing_key_pem,
+            config,
+            database,
+            shutdown,
+        }
+    }
+
+    /// Stops the roles (as SIGTERM would).
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// A gRPC client of the identity service, straight to the listener.
+    pub async fn identity(&self) -> IdentityServiceClient<tonic::transport::Channel> {
+        IdentityServiceClient::connect(self.grpc_url.clone()).await.expect("connect to identity")
+    }
+
+    /// POSTs JSON to the gateway; returns status and body.
+    pub async fn post(&self, path: &str, body: Value, bearer: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.http_url)).json(&body);
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("gateway answers");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// Registers a fresh user over HTTP; returns (user_id, access, refresh).
+    pub async fn register(&self, username: &str) -> Registered {
+        let (status, body) =
+            self.post("/v1/auth/register", json!({"username": username, "password": PASSWORD}), None).await;
+        assert_eq!(status, 201, "register {username}: {body}");
+        Registered {
+            user_id: body["user_id"].as_str().unwrap_or_default().to_owned(),
+            access_token: body["access_token"].as_str().unwrap_or_default().to_owned(),
+            refresh_token: body["refresh_token"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    /// Opens a WebSocket to the gateway.
+    pub async fn ws(&self) -> Ws {
+        self.ws_at(&self.ws_url).await
+    }
+
+    /// Opens a WebSocket to a given URL (e.g. with `?access_token=`).
+    pub async fn ws_at(&self, url: &str) -> Ws {
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+        Ws { stream }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let url = self.config.database.url.expose().to_owned();
+        let database = self.database.clone();
+        // Drop the test database from a helper thread: Drop cannot await.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            runtime.block_on(async move {
+                use sqlx::ConnectOptions;
+                let Ok(options) = url.parse::<sqlx::postgres::PgConnectOptions>() else { return };
+                if let Ok(mut conn) = options.database("postgres").connect().await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct Registered {
+    pub user_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// A unique username (tests share nothing, not even names).
+pub fn username(stem: &str) -> String {
+    let suffix = Uuid::now_v7().simple().to_string();
+    format!("{stem}_{}", &suffix[suffix.len() - 10..])
+}
+
+/// A test WebSocket client speaking the JSON protocol.
+pub struct Ws {
+    pub stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+/// What a test read from a WebSocket.
+#[derive(Debug)]
+pub enum Received {
+    Frame(Value),
+    Binary(Vec<u8>),
+    Closed(Option<u16>),
+}
+
+impl Ws {
+    pub async fn send_json(&mut self, frame: Value) {
+        self.stream.send(Message::Text(frame.to_string().into())).await.expect("send frame");
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.stream.send(Message::Text(text.to_owned().into())).await.expect("send text");
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.stream.send(Message::Binary(bytes.into())).await.expect("send binary");
+    }
+
+    /// The next data frame or the close, within 10 s.
+    pub async fn recv(&mut self) -> Received {
+        loop {
+            let next =
+                tokio::time::timeout(Duration::from_secs(10), self.stream.next()).await.expect("a frame within 10 s");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return Received::Frame(serde_json::from_str(text.as_str()).expect("server frames are JSON"));
+                }
+                Some(Ok(Message::Binary(bytes))) => return Received::Binary(bytes.to_vec()),
+                Some(Ok(Message::Close(frame))) => return Received::Closed(frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return Received::Closed(None),
+            }
+        }
+    }
+
+    /// The next JSON frame; panics on a close.
+    pub async fn frame(&mut self) -> Value {
+        match self.recv().await {
+            Received::Frame(value) => value,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    /// Reads until the close; returns its code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            if let Received::Closed(code) = self.recv().await {
+                return code;
+            }
+        }
+    }
+
+    /// Authenticates with an auth frame; returns the `connected` frame.
+    pub async fn auth(&mut self, token: &str) -> Value {
+        self.send_json(json!({"ref": "auth", "auth": {"accessToken": token}})).await;
+        self.frame().await
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests: real roles, real Postgres/Redis/NATS, one isolated
+//! environment per test (see the harness).
+
+mod auth_http;
+mod health;
+mod identity_grpc;
+mod tokens;
+mod websocket;
