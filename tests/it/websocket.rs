@@ -134,3 +134,24 @@ async fn auth_deadline_and_shutdown_close_codes() {
     app.stop();
     assert_eq!(ws.closed().await, Some(1001), "shutdown says going away");
 }
+
+#[tokio::test]
+async fn personal_events_reach_the_users_connections() {
+    let app = TestApp::spawn().await;
+    let ann = app.register(&username("ann")).await;
+    let bob = app.register(&username("bob")).await;
+    let mut ws = app.ws().await;
+    ws.auth(&ann.access_token).await;
+    // A ping round trip guarantees the subscription is in place.
+    ws.send_json(json!({"ref": "sync", "ping": {}})).await;
+    assert_eq!(ws.frame().await["ref"], "sync");
+
+    let mut request = tonic::Request::new(hearth_proto::identity::FollowRequest { user_id: ann.user_id.clone() });
+    request.metadata_mut().insert("authorization", format!("Bearer {}", bob.access_token).parse().expect("ascii"));
+    app.identity().await.follow(request).await.expect("follow");
+
+    let event = ws.frame().await;
+    assert_eq!(event["userEvent"]["userId"], ann.user_id.as_str(), "{event}");
+    assert_eq!(event["userEvent"]["newFollower"]["follower"]["userId"], bob.user_id.as_str(), "{event}");
+    assert_eq!(event["userEvent"]["newFollower"]["mutual"], serde_json::Value::Null, "false is omitted in proto3 JSON");
+}

@@ -7,7 +7,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hearth_platform::nats::Nats;
-use hearth_proto::identity::{UserDeleted, UserFollowed};
+use hearth_proto::{
+    hearth::{
+        common::v1::UserRef,
+        events::v1::{Envelope, NewFollower, UserEvent, user_event},
+    },
+    identity::UserDeleted,
+};
 use prost::Message;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -36,15 +42,36 @@ impl Events {
         OutboxEvent { id: Uuid::now_v7(), subject: self.nats.subject(USER_DELETED), payload: payload.encode_to_vec() }
     }
 
-    /// Tells the followee (on any gateway) about a new follower.
-    pub async fn followed(&self, follower: Uuid, followee: Uuid) {
-        let event = UserFollowed {
-            follower_id: follower.to_string(),
-            followee_id: followee.to_string(),
-            at: Some(crate::grpc::timestamp(time::OffsetDateTime::now_utc())),
-        };
+    /// Tells the followee (on any gateway) about a new follower: a personal
+    /// `UserEvent` in an `Envelope` on `user.<followee>.follower`.
+    pub async fn followed(&self, follower: &crate::store::UserRow, followee: Uuid, mutual: bool) {
+        let id = Uuid::now_v7().to_string();
+        let now = crate::grpc::timestamp(time::OffsetDateTime::now_utc());
         let subject = self.nats.subject(&format!("user.{followee}.follower"));
-        if let Err(error) = self.nats.publish(subject, Bytes::from(event.encode_to_vec())).await {
+        let event = UserEvent {
+            user_id: followee.to_string(),
+            event_id: id.clone(),
+            time: Some(now),
+            kind: Some(user_event::Kind::NewFollower(NewFollower {
+                follower: Some(UserRef {
+                    user_id: follower.id.to_string(),
+                    username: follower.username.clone(),
+                    display_name: follower.display_name.clone(),
+                    avatar_url: follower.avatar_url.clone(),
+                }),
+                mutual,
+                follow_time: Some(now),
+            })),
+        };
+        let envelope = Envelope {
+            id,
+            occurred_at: Some(now),
+            producer: "identity".into(),
+            subject: subject.clone(),
+            r#type: "hearth.events.v1.UserEvent".into(),
+            payload: event.encode_to_vec(),
+        };
+        if let Err(error) = self.nats.publish(subject, Bytes::from(envelope.encode_to_vec())).await {
             tracing::warn!(%error, "new-follower notification not sent");
         }
     }

@@ -386,8 +386,11 @@ impl IdentityService for IdentityApi {
                 if self.store.blocked_either_way(me, target).await? {
                     return Err(IdentityError::Precondition("cannot follow: one of you has blocked the other"));
                 }
-                if self.store.follow(me, target).await? {
-                    self.events.followed(me, target).await;
+                if self.store.follow(me, target).await?
+                    && let Some(follower) = self.store.user(me).await?
+                {
+                    let mutual = self.store.follows(target, me).await?;
+                    self.events.followed(&follower, target, mutual).await;
                 }
                 Ok(pb::FollowResponse {})
             }

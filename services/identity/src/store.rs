@@ -314,6 +314,17 @@ impl Store {
         Ok(false)
     }
 
+    /// Whether `follower` follows `followee`.
+    pub async fn follows(&self, follower: Uuid, followee: Uuid) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM identity.follows WHERE follower_id = $1 AND followee_id = $2)",
+        )
+        .bind(follower)
+        .bind(followee)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     pub async fn unfollow(&self, follower: Uuid, followee: Uuid) -> Result<()> {
         sqlx::query("DELETE FROM identity.follows WHERE follower_id = $1 AND followee_id = $2")
             .bind(follower)

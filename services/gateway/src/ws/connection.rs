@@ -127,6 +127,24 @@ impl Connection {
         }
     }
 
+    /// Forwards one personal event (an `Envelope` holding a `UserEvent`).
+    fn deliver_personal(&mut self, payload: &[u8]) -> Flow {
+        use prost::Message as _;
+        let event = hearth_proto::hearth::events::v1::Envelope::decode(payload)
+            .ok()
+            .filter(|envelope| envelope.r#type == "hearth.events.v1.UserEvent")
+            .and_then(|envelope| hearth_proto::hearth::events::v1::UserEvent::decode(envelope.payload.as_ref()).ok());
+        match event {
+            Some(event) => {
+                self.send(&ServerFrame { r#ref: String::new(), kind: Some(server_frame::Kind::UserEvent(event)) })
+            }
+            None => {
+                tracing::warn!("dropped an undecodable personal event");
+                Flow::Continue
+            }
+        }
+    }
+
     fn handle(&mut self, message: Message) -> Flow {
         let len = match &message {
             Message::Text(text) => text.len(),
@@ -192,6 +210,18 @@ impl Connection {
     }
 }
 
+/// Subscribes to `<prefix>.user.<id>.>`: the user's personal events.
+async fn subscribe_personal(state: &GatewayState, user_id: &str) -> Option<async_nats::Subscriber> {
+    let subject = state.deps.nats.subject(&format!("user.{user_id}.>"));
+    match state.deps.nats.client.subscribe(subject).await {
+        Ok(subscriber) => Some(subscriber),
+        Err(error) => {
+            tracing::warn!(%error, "personal events unavailable for this connection");
+            None
+        }
+    }
+}
+
 fn quota(config: &hearth_platform::config::GatewayConfig) -> Quota {
     let rate = NonZeroU32::new(config.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(config.frame_burst.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -222,9 +252,18 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
     };
     let auth_deadline = Instant::now() + config.auth_timeout;
     let mut last_seen = Instant::now();
+    let mut personal: Option<async_nats::Subscriber> = None;
     while let Flow::Continue = flow {
         let authed = conn.user.is_some();
+        if personal.is_none()
+            && let Some(user) = &conn.user
+        {
+            personal = subscribe_personal(&conn.state, &user.sub).await;
+        }
         flow = tokio::select! {
+            Some(message) = async { personal.as_mut()?.next().await }, if personal.is_some() => {
+                conn.deliver_personal(&message.payload)
+            }
             () = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
             () = tokio::time::sleep_until(auth_deadline), if !authed => {
                 let _ = conn.send(&error_frame("", "auth_timeout", "no auth frame within the deadline", ""));

@@ -1,0 +1,163 @@
+//! One trace crosses gateway and identity: a register call over HTTP
+//! produces the gateway's `http.server` span, its `grpc.client` span and
+//! identity's `grpc.server` span, all in one trace, exported over OTLP to a
+//! receiver inside this test. (Its own binary: telemetry is process-global.)
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use hearth::Role;
+use hearth_platform::telemetry;
+use hearth_tests::{TestApp, test_config, username};
+use opentelemetry_proto::tonic::collector::{
+    logs::v1::{
+        ExportLogsServiceRequest, ExportLogsServiceResponse,
+        logs_service_server::{LogsService, LogsServiceServer},
+    },
+    metrics::v1::{
+        ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+        metrics_service_server::{MetricsService, MetricsServiceServer},
+    },
+    trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+        trace_service_server::{TraceService, TraceServiceServer},
+    },
+};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use tokio::sync::Mutex;
+
+/// An OTLP/gRPC receiver that keeps every span and counts metric and log exports.
+#[derive(Clone, Default)]
+struct Receiver {
+    spans: Arc<Mutex<Vec<(String, Span)>>>,
+    metric_exports: Arc<Mutex<usize>>,
+    log_records: Arc<Mutex<usize>>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut spans = self.spans.lock().await;
+        for resource_spans in request.into_inner().resource_spans {
+            let service = resource_spans
+                .resource
+                .iter()
+                .flat_map(|r| r.attributes.iter())
+                .find(|kv| kv.key == "service.name")
+                .and_then(|kv| kv.value.as_ref())
+                .map(|v| format!("{v:?}"))
+                .unwrap_or_default();
+            for scope in resource_spans.scope_spans {
+                spans.extend(scope.spans.into_iter().map(|s| (service.clone(), s)));
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Receiver {
+    async fn export(
+        &self,
+        _request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        *self.metric_exports.lock().await += 1;
+        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        let records: usize = request
+            .into_inner()
+            .resource_logs
+            .iter()
+            .flat_map(|r| r.scope_logs.iter())
+            .map(|s| s.log_records.len())
+            .sum();
+        *self.log_records.lock().await += records;
+        Ok(tonic::Response::new(ExportLogsServiceResponse::default()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn register_produces_one_trace_across_gateway_and_identity() {
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tonic::transport::Server::builder()
+        .add_service(TraceServiceServer::new(receiver.clone()))
+        .add_service(MetricsServiceServer::new(receiver.clone()))
+        .add_service(LogsServiceServer::new(receiver.clone()))
+        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
+    tokio::spawn(server);
+
+    let (mut config, database) = test_config();
+    config.telemetry.otlp_endpoint = Some(endpoint);
+    let telemetry = telemetry::init(&config.telemetry, "hearth-trace-test").expect("telemetry");
+
+    // Identity and gateway as two separate role sets, as in microservices mode.
+    let identity = TestApp::start(config.clone(), database.clone(), &[Role::Identity]).await;
+    let mut gateway_config = config.clone();
+    gateway_config.services.identity_url = identity.grpc_url.clone();
+    let gateway = TestApp::start(gateway_config, database, &[Role::Gateway]).await;
+    gateway.register(&username("traced")).await;
+
+    // Export, then wait for the three spans of one trace.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let trace = loop {
+        telemetry.flush();
+        let spans = receiver.spans.lock().await.clone();
+        let http = spans.iter().map(|(_, s)| s).find(|s| s.name == "POST /v1/auth/register").cloned();
+        if let Some(http) = http {
+            let same_trace: Vec<Span> =
+                spans.iter().filter(|(_, s)| s.trace_id == http.trace_id).map(|(_, s)| s.clone()).collect();
+            let names: Vec<&str> = same_trace.iter().map(|s| s.name.as_str()).collect();
+            if names.iter().filter(|n| **n == "hearth.identity.v1.IdentityService/Register").count() >= 2 {
+                break same_trace;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "spans received: {:?}",
+            spans.iter().map(|(_, s)| &s.name).collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    let ids: HashMap<&[u8], &Span> = trace.iter().map(|s| (s.span_id.as_slice(), s)).collect();
+    let http = trace.iter().find(|s| s.name == "POST /v1/auth/register").expect("gateway http span");
+    let register: Vec<&Span> =
+        trace.iter().filter(|s| s.name == "hearth.identity.v1.IdentityService/Register").collect();
+    // SPAN_KIND_SERVER = 2, SPAN_KIND_CLIENT = 3.
+    let client = register.iter().find(|s| s.kind == 3).expect("gateway grpc.client span");
+    let server = register.iter().find(|s| s.kind == 2).expect("identity grpc.server span");
+    assert_eq!(server.parent_span_id, client.span_id, "identity's span is a child of the gateway's call");
+    // The client span descends from the HTTP span (possibly through handler spans).
+    let mut cursor = ids.get(client.parent_span_id.as_slice()).copied();
+    let mut reaches_http = false;
+    while let Some(span) = cursor {
+        if span.span_id == http.span_id {
+            reaches_http = true;
+            break;
+        }
+        cursor = ids.get(span.parent_span_id.as_slice()).copied();
+    }
+    assert!(reaches_http, "the gRPC call belongs to the HTTP request's trace");
+    assert!(http.parent_span_id.is_empty(), "the HTTP span is the root");
+
+    // Metrics and logs travel over OTLP too.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while *receiver.metric_exports.lock().await == 0 || *receiver.log_records.lock().await == 0 {
+        telemetry.flush();
+        assert!(tokio::time::Instant::now() < deadline, "metrics and logs are exported");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop((identity, gateway));
+}
