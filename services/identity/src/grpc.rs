@@ -144,6 +144,21 @@ impl IdentityApi {
         })
     }
 
+    /// Best effort: the follow is committed, so a failed notification must
+    /// not turn the reply into an error.
+    async fn notify_follow(&self, follower: Uuid, followee: Uuid) {
+        let lookup = async {
+            let user = self.store.user(follower).await?;
+            let mutual = self.store.follows(followee, follower).await?;
+            Ok::<_, IdentityError>(user.map(|u| (u, mutual)))
+        };
+        match lookup.await {
+            Ok(Some((user, mutual))) => self.events.followed(&user, followee, mutual).await,
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "new-follower notification skipped"),
+        }
+    }
+
     async fn profile_of(&self, user: UserRow) -> Result<pb::Profile> {
         let counts = self.store.counts(user.id).await?;
         Ok(profile(user, counts))
@@ -386,11 +401,8 @@ impl IdentityService for IdentityApi {
                 if self.store.blocked_either_way(me, target).await? {
                     return Err(IdentityError::Precondition("cannot follow: one of you has blocked the other"));
                 }
-                if self.store.follow(me, target).await?
-                    && let Some(follower) = self.store.user(me).await?
-                {
-                    let mutual = self.store.follows(target, me).await?;
-                    self.events.followed(&follower, target, mutual).await;
+                if self.store.follow(me, target).await? {
+                    self.notify_follow(me, target).await;
                 }
                 Ok(pb::FollowResponse {})
             }
