@@ -6,7 +6,7 @@
 //! and signing key, so tests run in parallel and leftovers of earlier runs
 //! change nothing.
 
-use std::time::Duration;
+use std::{collections::VecDeque, time::Duration};
 
 use futures::{SinkExt, StreamExt};
 use hearth::{App, Role};
@@ -41,6 +41,8 @@ pub struct TestApp {
     pub signing_key_pem: String,
     pub database: String,
     shutdown: CancellationToken,
+    /// Whether dropping this app drops the database (not for extra gateways).
+    owns_database: bool,
 }
 
 /// A fresh, isolated configuration on random ports.
@@ -99,7 +101,64 @@ impl TestApp {
             config,
             database,
             shutdown,
+            owns_database: true,
         }
+    }
+
+    /// A second gateway of the same deployment (its own process state, the
+    /// same services), as a separate pod would be.
+    pub async fn spawn_gateway(&self) -> TestApp {
+        let mut config = self.config.clone();
+        config.gateway.addr = ([127, 0, 0, 1], 0).into();
+        config.services.identity_url = self.grpc_url.clone();
+        config.services.rooms_url = self.grpc_url.clone();
+        let mut app = Self::start(config, self.database.clone(), &[Role::Gateway]).await;
+        app.owns_database = false;
+        app
+    }
+
+    /// A second gateway on its own runtime and thread, which `kill` stops
+    /// abruptly, as a crashed pod: no cleanup code runs.
+    pub async fn spawn_killable_gateway(&self) -> KillableGateway {
+        let mut config = self.config.clone();
+        config.gateway.addr = ([127, 0, 0, 1], 0).into();
+        config.services.identity_url = self.grpc_url.clone();
+        config.services.rooms_url = self.grpc_url.clone();
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        let (kill_tx, kill_rx) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime =
+                tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+            let app = runtime
+                .block_on(App::start(config, &[Role::Gateway], CancellationToken::new()))
+                .expect("start gateway");
+            let _ = addr_tx.send(app.gateway_addr);
+            runtime.spawn(async move {
+                let _ = app.wait().await;
+            });
+            let _ = kill_rx.recv();
+            // Drops every task mid-flight: like SIGKILL, nothing says goodbye.
+            runtime.shutdown_background();
+        });
+        let addr = addr_rx.await.expect("gateway started").expect("gateway address");
+        KillableGateway { ws_url: format!("ws://{addr}/v1/ws"), kill: Some(kill_tx), thread: Some(thread) }
+    }
+
+    /// An access token for any user id, signed with this app's key (no
+    /// account needed: services trust the token).
+    pub fn token(&self, user_id: &str, roles: &[&str]) -> String {
+        let keys = auth::TokenKeys::from_config(&self.config.auth).expect("token keys");
+        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+        keys.issue(user_id, &Uuid::now_v7().to_string(), &roles).expect("issue a token")
+    }
+
+    /// A connected, authenticated WebSocket for a fresh user id.
+    pub async fn user_ws(&self, url: &str, roles: &[&str]) -> (String, Ws) {
+        let user = Uuid::now_v7().to_string();
+        let mut ws = self.ws_at(url).await;
+        let connected = ws.auth(&self.token(&user, roles)).await;
+        assert!(connected.get("connected").is_some(), "auth failed: {connected}");
+        (user, ws)
     }
 
     /// Stops the roles (as SIGTERM would).
@@ -144,13 +203,41 @@ impl TestApp {
     /// Opens a WebSocket to a given URL (e.g. with `?access_token=`).
     pub async fn ws_at(&self, url: &str) -> Ws {
         let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
-        Ws { stream }
+        Ws { stream, pending: VecDeque::new(), next_ref: 0 }
+    }
+}
+
+/// A gateway that can be killed without any cleanup.
+pub struct KillableGateway {
+    pub ws_url: String,
+    kill: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl KillableGateway {
+    /// Stops the gateway abruptly; its sockets close, its leases stay.
+    pub fn kill(&mut self) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for KillableGateway {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        if !self.owns_database {
+            return;
+        }
         let url = self.config.database.url.expose().to_owned();
         let database = self.database.clone();
         // Drop the test database from a helper thread: Drop cannot await.
@@ -187,6 +274,9 @@ pub fn username(stem: &str) -> String {
 /// A test WebSocket client speaking the JSON protocol.
 pub struct Ws {
     pub stream: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    /// Frames read while waiting for a reply, in arrival order.
+    pending: VecDeque<Value>,
+    next_ref: u64,
 }
 
 /// What a test read from a WebSocket.
@@ -242,6 +332,66 @@ impl Ws {
                 return code;
             }
         }
+    }
+
+    /// Sends a request frame (`{"<kind>": {...}}`) with a fresh ref and
+    /// returns its reply (the frame with that ref); pushed frames read
+    /// meanwhile are kept for `event`.
+    pub async fn call(&mut self, mut frame: Value) -> Value {
+        self.next_ref += 1;
+        let reference = format!("r{}", self.next_ref);
+        frame["ref"] = json!(reference);
+        self.send_json(frame).await;
+        loop {
+            let value = self.frame().await;
+            if value.get("ref").and_then(Value::as_str) == Some(reference.as_str()) {
+                return value;
+            }
+            self.pending.push_back(value);
+        }
+    }
+
+    /// The next pushed frame (pending first), within 10 s.
+    pub async fn event(&mut self) -> Value {
+        match self.pending.pop_front() {
+            Some(value) => value,
+            None => self.frame().await,
+        }
+    }
+
+    /// The next pushed frame satisfying `want` (others stay pending);
+    /// panics after `within`.
+    pub async fn event_where(&mut self, within: Duration, want: impl Fn(&Value) -> bool) -> Value {
+        if let Some(at) = self.pending.iter().position(&want) {
+            return self.pending.remove(at).unwrap_or_default();
+        }
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let next = tokio::time::timeout(left, self.stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("no matching frame within {within:?}"));
+            if let Some(Ok(Message::Text(text))) = next {
+                let value: Value = serde_json::from_str(text.as_str()).expect("server frames are JSON");
+                if want(&value) {
+                    return value;
+                }
+                self.pending.push_back(value);
+            } else if !matches!(next, Some(Ok(_))) {
+                panic!("connection closed while waiting for a frame");
+            }
+        }
+    }
+
+    /// Pushed frames already received or arriving within `quiet`.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut out: Vec<Value> = self.pending.drain(..).collect();
+        while let Ok(Some(Ok(message))) = tokio::time::timeout(quiet, self.stream.next()).await {
+            if let Message::Text(text) = message {
+                out.push(serde_json::from_str(text.as_str()).expect("server frames are JSON"));
+            }
+        }
+        out
     }
 
     /// Authenticates with an auth frame; returns the `connected` frame.

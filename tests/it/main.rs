@@ -4,5 +4,7 @@
 mod auth_http;
 mod health;
 mod identity_grpc;
+mod rooms;
+mod sync;
 mod tokens;
 mod websocket;

@@ -6,19 +6,29 @@ use hearth_platform::{
     config::ServicesConfig,
     grpc::{self, GrpcError, TracedChannel},
 };
-use hearth_proto::identity::identity_service_client::IdentityServiceClient;
+use hearth_proto::{
+    hearth::rooms::v1::{
+        room_presence_service_client::RoomPresenceServiceClient, rooms_service_client::RoomsServiceClient,
+    },
+    identity::identity_service_client::IdentityServiceClient,
+};
 use tonic::Request;
 
 #[derive(Clone)]
 pub struct Clients {
     pub identity: IdentityServiceClient<TracedChannel>,
+    pub rooms: RoomsServiceClient<TracedChannel>,
+    pub presence: RoomPresenceServiceClient<TracedChannel>,
     identity_health: tonic_health::pb::health_client::HealthClient<TracedChannel>,
 }
 
 impl Clients {
     pub fn new(config: &ServicesConfig) -> Result<Self, GrpcError> {
         let identity = grpc::channel(&config.identity_url, config.connect_timeout, config.request_timeout)?;
+        let rooms = grpc::channel(&config.rooms_url, config.connect_timeout, config.request_timeout)?;
         Ok(Self {
+            rooms: RoomsServiceClient::new(rooms.clone()),
+            presence: RoomPresenceServiceClient::new(rooms),
             identity: IdentityServiceClient::new(identity.clone()),
             identity_health: tonic_health::pb::health_client::HealthClient::new(identity),
         })

@@ -5,6 +5,7 @@
 pub mod clients;
 pub mod error;
 pub mod http;
+pub mod presence;
 pub mod ws;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -25,6 +26,12 @@ pub struct GatewayState {
     pub deps: Deps,
     pub clients: clients::Clients,
     pub shutdown: CancellationToken,
+    /// Room fan-out of this gateway's connections.
+    pub hub: ws::hub::Hub,
+    /// Presence leases of this gateway's connections.
+    pub leases: presence::Leases,
+    /// This gateway's name in presence leases.
+    pub instance: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +48,19 @@ pub enum GatewayError {
 
 impl GatewayState {
     pub fn new(deps: Deps, shutdown: CancellationToken) -> Result<Self, GatewayError> {
-        Ok(Self { config: deps.config.clone(), clients: clients::Clients::new(&deps.config.services)?, deps, shutdown })
+        let instance = deps.config.gateway.instance_id.clone().unwrap_or_else(|| {
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "gateway".into());
+            format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+        });
+        Ok(Self {
+            config: deps.config.clone(),
+            clients: clients::Clients::new(&deps.config.services)?,
+            hub: ws::hub::Hub::new(deps.nats.clone()),
+            leases: presence::Leases::default(),
+            instance,
+            deps,
+            shutdown,
+        })
     }
 }
 
@@ -54,6 +73,7 @@ pub fn router(state: GatewayState) -> Router {
         .route("/v1/auth/refresh", post(http::auth::refresh))
         .route("/v1/auth/logout", post(http::auth::logout))
         .route("/v1/ws", get(ws::upgrade))
+        .route("/i/{code}", get(http::invite::preview))
         .route("/.well-known/jwks.json", get(http::health::jwks))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))
@@ -73,6 +93,7 @@ pub async fn serve(listener: TcpListener, state: GatewayState) -> Result<(), Gat
     let shutdown = state.shutdown.clone();
     let grace = state.config.shutdown.grace_period;
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway listening");
+    tokio::spawn(presence::heartbeat(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let signal = shutdown.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await });

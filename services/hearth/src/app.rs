@@ -42,6 +42,7 @@ pub struct App {
 pub async fn migrate(config: &Config) -> Result<(), AppError> {
     hearth_platform::db::ensure_database(&config.database).await?;
     hearth_identity::migrate(config).await?;
+    hearth_rooms::migrate(config).await?;
     Ok(())
 }
 
@@ -58,6 +59,9 @@ impl App {
             if roles.contains(&Role::Identity) {
                 config.services.identity_url = format!("http://{}", loopback(local));
             }
+            if roles.contains(&Role::Rooms) {
+                config.services.rooms_url = format!("http://{}", loopback(local));
+            }
             Some((listener, local))
         } else {
             None
@@ -69,6 +73,7 @@ impl App {
         for role in roles {
             match role {
                 Role::Identity => hearth_identity::Identity::new(&deps, shutdown.clone()).register(&mut services),
+                Role::Rooms => hearth_rooms::Rooms::new(&deps, shutdown.clone()).await.register(&mut services),
                 Role::Gateway => {}
             }
         }

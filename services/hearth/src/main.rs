@@ -1,7 +1,7 @@
 //! `hearth`: one binary, many roles (like Grafana Mimir and Loki).
 //!
 //! - `hearth serve --roles all` runs every role in one process;
-//!   `--roles gateway` or `--roles identity` runs one role per pod.
+//!   `--roles gateway` or `--roles rooms` runs one role per pod.
 //! - `hearth migrate` applies every owned schema's migrations.
 //! - `hearth dev` checks the local services, migrates and runs everything.
 
@@ -27,7 +27,7 @@ struct Cli {
 enum Command {
     /// Runs a set of roles until SIGTERM/SIGINT.
     Serve {
-        /// `all`, or a comma-separated list: gateway,identity.
+        /// `all`, or a comma-separated list of gateway, identity, rooms.
         #[arg(long, default_value = "all")]
         roles: String,
         /// Run migrations before serving.

@@ -7,16 +7,18 @@ use std::{fmt, str::FromStr};
 pub enum Role {
     Gateway,
     Identity,
+    Rooms,
 }
 
 impl Role {
     /// Every role this release can run, in start order.
-    pub const ALL: &[Role] = &[Role::Identity, Role::Gateway];
+    pub const ALL: &[Role] = &[Role::Identity, Role::Rooms, Role::Gateway];
 
     pub fn name(self) -> &'static str {
         match self {
             Role::Gateway => "gateway",
             Role::Identity => "identity",
+            Role::Rooms => "rooms",
         }
     }
 }
@@ -29,15 +31,15 @@ impl fmt::Display for Role {
 
 /// Roles of the architecture whose code has not landed yet: named so that
 /// asking for one gets a clear refusal rather than "unknown role".
-const PLANNED: &[&str] = &["rooms", "chat", "polls", "recommendations", "provider"];
+const PLANNED: &[&str] = &["chat", "polls", "recommendations", "provider"];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoleError {
     #[error(
-        "role `{0}` is part of Hearth's design but not available in this release; available roles: gateway, identity"
+        "role `{0}` is part of Hearth's design but not available in this release; available roles: gateway, identity, rooms"
     )]
     NotAvailable(String),
-    #[error("unknown role `{0}`; available roles: all, gateway, identity")]
+    #[error("unknown role `{0}`; available roles: all, gateway, identity, rooms")]
     Unknown(String),
     #[error("no roles given")]
     Empty,
@@ -50,6 +52,7 @@ impl FromStr for Role {
         match s.trim() {
             "gateway" => Ok(Role::Gateway),
             "identity" => Ok(Role::Identity),
+            "rooms" => Ok(Role::Rooms),
             other if PLANNED.contains(&other) => Err(RoleError::NotAvailable(other.to_owned())),
             other => Err(RoleError::Unknown(other.to_owned())),
         }
@@ -81,7 +84,7 @@ mod tests {
 
     #[test]
     fn all_expands_and_lists_dedupe() {
-        assert_eq!(parse("all").unwrap(), vec![Role::Identity, Role::Gateway]);
+        assert_eq!(parse("all").unwrap(), vec![Role::Identity, Role::Rooms, Role::Gateway]);
         assert_eq!(parse("gateway, identity,gateway").unwrap(), vec![Role::Identity, Role::Gateway]);
     }
 

@@ -25,6 +25,7 @@ pub struct Config {
     pub nats: NatsConfig,
     pub auth: AuthConfig,
     pub identity: IdentityConfig,
+    pub rooms: RoomsConfig,
     pub services: ServicesConfig,
     pub telemetry: TelemetryConfig,
     pub shutdown: ShutdownConfig,
@@ -61,6 +62,15 @@ pub struct GatewayConfig {
     /// Header carrying the client address when behind a trusted proxy
     /// (e.g. "x-forwarded-for"; its last entry is used). Unset: peer address.
     pub client_ip_header: Option<String>,
+    /// How often the gateway renews the presence leases of its connections
+    /// (must be well below `rooms.presence_ttl`).
+    #[serde(with = "humantime_serde")]
+    pub presence_heartbeat: Duration,
+    /// Rooms one connection may be in at once.
+    pub max_rooms_per_connection: usize,
+    /// Name of this gateway instance in presence leases (default: host name
+    /// and a random suffix).
+    pub instance_id: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -77,6 +87,9 @@ impl Default for GatewayConfig {
             max_body_bytes: 64 * 1024,
             max_outbound_bytes: 1024 * 1024,
             client_ip_header: None,
+            presence_heartbeat: Duration::from_secs(10),
+            max_rooms_per_connection: 10,
+            instance_id: None,
         }
     }
 }
@@ -240,11 +253,66 @@ impl Default for IdentityConfig {
     }
 }
 
+/// Rooms-role settings: capacities, presence and group playback defaults.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoomsConfig {
+    /// Public base URL of the gateway, used in invite links
+    /// (`<public_url>/i/<code>`).
+    pub public_url: String,
+    /// Default capacity of a watch party.
+    pub watch_party_capacity: u32,
+    /// Largest capacity a watch party may be given.
+    pub watch_party_max_capacity: u32,
+    /// Capacity of community rooms (0: unbounded).
+    pub community_capacity: u32,
+    /// Rooms one user may own at once.
+    pub max_owned_rooms: u32,
+    /// Life of a presence lease; a dead gateway's users go offline within it.
+    #[serde(with = "humantime_serde")]
+    pub presence_ttl: Duration,
+    /// How often each rooms replica sweeps expired leases and overdue waits.
+    #[serde(with = "humantime_serde")]
+    pub sweep_interval: Duration,
+    /// Default time the group waits for a member to become ready.
+    #[serde(with = "humantime_serde")]
+    pub ready_timeout: Duration,
+    /// Smallest delay of a scheduled start (the delay is at least twice the
+    /// highest member round trip).
+    #[serde(with = "humantime_serde")]
+    pub min_start_delay: Duration,
+    /// Default distance behind the live edge for live channels.
+    #[serde(with = "humantime_serde")]
+    pub live_target_latency: Duration,
+    /// Whether watch parties may play direct `http://` stream URLs (https
+    /// is always allowed).
+    pub allow_http_media_urls: bool,
+}
+
+impl Default for RoomsConfig {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".into(),
+            watch_party_capacity: 100,
+            watch_party_max_capacity: 1000,
+            community_capacity: 0,
+            max_owned_rooms: 100,
+            presence_ttl: Duration::from_secs(30),
+            sweep_interval: Duration::from_millis(250),
+            ready_timeout: Duration::from_secs(5),
+            min_start_delay: Duration::from_millis(500),
+            live_target_latency: Duration::from_secs(6),
+            allow_http_media_urls: false,
+        }
+    }
+}
+
 /// Where the gRPC services are, for roles that call them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServicesConfig {
     pub identity_url: String,
+    pub rooms_url: String,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
@@ -255,6 +323,7 @@ impl Default for ServicesConfig {
     fn default() -> Self {
         Self {
             identity_url: "http://127.0.0.1:50051".into(),
+            rooms_url: "http://127.0.0.1:50051".into(),
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
         }

@@ -17,6 +17,22 @@ pub fn invalid_field(field: &str, message: impl std::fmt::Display) -> Status {
     status
 }
 
+/// Metadata key carrying a finer, stable snake_case reason (common.proto).
+pub const REASON_METADATA: &str = "hearth-reason";
+
+/// Attaches a stable reason (e.g. `invite_expired`) to a status.
+pub fn with_reason(mut status: Status, reason: &str) -> Status {
+    if let Ok(value) = reason.parse() {
+        status.metadata_mut().insert(REASON_METADATA, value);
+    }
+    status
+}
+
+/// The reason a status carries, if any.
+pub fn status_reason(status: &Status) -> Option<&str> {
+    status.metadata().get(REASON_METADATA).and_then(|v| v.to_str().ok())
+}
+
 /// RESOURCE_EXHAUSTED with the time after which a retry may succeed.
 pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Status {
     let mut status = Status::resource_exhausted(message);

@@ -17,5 +17,6 @@ pub mod redis;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
+pub mod validate;
 
 pub use config::Config;

@@ -1,7 +1,9 @@
-//! The HTTP JSON API: auth endpoints over identity, JWKS, health.
+//! The HTTP JSON API: auth endpoints over identity, the invite link page,
+//! JWKS, health.
 
 pub mod auth;
 pub mod health;
+pub mod invite;
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -58,6 +58,41 @@ pub fn encode(encoding: Encoding, frame: &ServerFrame) -> Message {
     }
 }
 
+/// A pushed frame encoded at most once per encoding, whatever the number
+/// of connections it goes to: each gets a clone of the same bytes.
+pub struct Shared {
+    frame: ServerFrame,
+    json: std::sync::OnceLock<axum::extract::ws::Utf8Bytes>,
+    protobuf: std::sync::OnceLock<Bytes>,
+}
+
+impl Shared {
+    pub fn new(frame: ServerFrame) -> Self {
+        Self { frame, json: std::sync::OnceLock::new(), protobuf: std::sync::OnceLock::new() }
+    }
+
+    pub fn frame(&self) -> &ServerFrame {
+        &self.frame
+    }
+
+    /// The frame as a message in `encoding`, sharing the encoded bytes.
+    pub fn message(&self, encoding: Encoding) -> Message {
+        match encoding {
+            Encoding::Json => Message::Text(
+                self.json
+                    .get_or_init(|| match encode(Encoding::Json, &self.frame) {
+                        Message::Text(text) => text,
+                        _ => axum::extract::ws::Utf8Bytes::from_static("{}"),
+                    })
+                    .clone(),
+            ),
+            Encoding::Protobuf => {
+                Message::Binary(self.protobuf.get_or_init(|| Bytes::from(self.frame.encode_to_vec())).clone())
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +110,23 @@ mod tests {
         assert!(matches!(decode_json(r#"{"teleport":{}}"#), Err(DecodeError::UnknownType(_))));
         assert!(matches!(decode_json("{not json"), Err(DecodeError::Invalid(_))));
         assert!(matches!(decode_json(r#"{"auth":{"accessToken":5}}"#), Err(DecodeError::Invalid(_))));
+    }
+
+    #[test]
+    fn shared_frames_encode_once_and_share_bytes() {
+        let shared =
+            Shared::new(ServerFrame { r#ref: String::new(), kind: Some(server_frame::Kind::Pong(Default::default())) });
+        let (Message::Binary(a), Message::Binary(b)) =
+            (shared.message(Encoding::Protobuf), shared.message(Encoding::Protobuf))
+        else {
+            panic!("binary expected")
+        };
+        assert_eq!(a.as_ptr(), b.as_ptr(), "both connections get the same allocation");
+        let (Message::Text(x), Message::Text(y)) = (shared.message(Encoding::Json), shared.message(Encoding::Json))
+        else {
+            panic!("text expected")
+        };
+        assert_eq!(x.as_str().as_ptr(), y.as_str().as_ptr());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! user's personal events. Nothing a client sends can crash or stall
 //! anything but its own connection.
 
-use std::{num::NonZeroU32, time::Duration};
+use std::{collections::HashSet, num::NonZeroU32, time::Duration};
 
 use axum::extract::ws::{Message, WebSocket};
 use futures::StreamExt;
@@ -10,16 +10,23 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hearth_platform::auth::{AuthError, Claims};
 use hearth_proto::hearth::gateway::v1::{self as frames, ClientFrame, ServerFrame, client_frame, server_frame};
 use opentelemetry::KeyValue;
-use tokio::time::Instant;
+use tokio::{sync::mpsc, time::Instant};
+use uuid::Uuid;
 
 use crate::{
     GatewayState,
     ws::{
         close,
         codec::{self, DecodeError, Encoding},
+        hub::Notice,
         outbound::{self, Outbound},
+        requests::{self, Ctx, Enter},
+        rtt::Rtt,
     },
 };
+
+/// How often a connection in a room has its round trip measured.
+const PROBE_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Longest accepted `ref`.
 const MAX_REF_LEN: usize = 64;
@@ -36,8 +43,16 @@ struct Connection {
     encoding: Encoding,
     encoding_fixed: bool,
     user: Option<Claims>,
+    /// The access token in force, forwarded to services.
+    token: String,
     bad_frames: u32,
     limiter: DefaultDirectRateLimiter,
+    /// Gateway-chosen id, the presence lease's name.
+    id: Uuid,
+    /// Rooms entered or being entered.
+    rooms: HashSet<Uuid>,
+    notices: mpsc::UnboundedSender<Notice>,
+    rtt: Rtt,
 }
 
 fn now() -> hearth_proto::wkt::Timestamp {
@@ -118,6 +133,7 @@ impl Connection {
                     })),
                 };
                 self.user = Some(claims);
+                self.token = token.to_owned();
                 self.send(&connected)
             }
             Err(err) => {
@@ -149,8 +165,13 @@ impl Connection {
         let len = match &message {
             Message::Text(text) => text.len(),
             Message::Binary(bytes) => bytes.len(),
-            // Control frames: tungstenite answers pings itself.
-            Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
+            // Control frames: tungstenite answers pings itself; pongs answer
+            // our round-trip probes.
+            Message::Ping(_) => return Flow::Continue,
+            Message::Pong(payload) => {
+                self.rtt.pong(payload);
+                return Flow::Continue;
+            }
             Message::Close(_) => return Flow::Close(close::NORMAL, "bye"),
         };
         if self.limiter.check().is_err() {
@@ -204,8 +225,117 @@ impl Connection {
                     server_time: Some(now()),
                 })),
             }),
-            // Frames of areas whose services this deployment does not run yet.
-            _ => self.reject(&reference, "unsupported", "this frame type is not served by this deployment", ""),
+            client_frame::Kind::EnterRoom(request) => self.enter_room(reference, request),
+            client_frame::Kind::ExitRoom(request) => self.exit_room(reference, &request.room_id),
+            kind => {
+                let ctx = self.ctx(reference.clone());
+                if requests::rooms_request(ctx, kind, &self.rtt.shared()) {
+                    Flow::Continue
+                } else {
+                    // Frames of areas whose services this deployment does not run yet.
+                    self.reject(&reference, "unsupported", "this frame type is not served by this deployment", "")
+                }
+            }
+        }
+    }
+
+    fn ctx(&self, reference: String) -> Ctx {
+        Ctx {
+            state: self.state.clone(),
+            token: self.token.clone(),
+            out: self.out.clone(),
+            encoding: self.encoding,
+            reference,
+        }
+    }
+
+    fn user_id(&self) -> String {
+        self.user.as_ref().map(|u| u.sub.clone()).unwrap_or_default()
+    }
+
+    fn enter_room(&mut self, reference: String, request: frames::EnterRoom) -> Flow {
+        let Ok(room) = Uuid::parse_str(&request.room_id) else {
+            let reason = if request.room_id.is_empty() { "room_id is required" } else { "room_id must be a UUID" };
+            return self.reject(&reference, "invalid_argument", reason, "room_id");
+        };
+        let limit = self.state.config.gateway.max_rooms_per_connection;
+        if !self.rooms.contains(&room) && self.rooms.len() >= limit {
+            let message = format!("too_many_rooms: a connection may be in at most {limit} rooms; exit one first");
+            return self.reject(&reference, "rate_limited", message, "");
+        }
+        if self.rooms.is_empty() {
+            // First room: measure the round trip right away.
+            if let Flow::Close(code, reason) = self.probe() {
+                return Flow::Close(code, reason);
+            }
+        }
+        // Entering again re-subscribes and returns a fresh snapshot.
+        self.state.hub.remove(room, self.id);
+        self.state.leases.remove(room, self.id);
+        self.rooms.insert(room);
+        let enter = Enter {
+            room,
+            connection: self.id,
+            user: self.user_id(),
+            request,
+            notices: self.notices.clone(),
+            rtt_ms: self.rtt.shared(),
+        };
+        requests::enter_room(self.ctx(reference), enter);
+        Flow::Continue
+    }
+
+    fn exit_room(&mut self, reference: String, raw: &str) -> Flow {
+        let Ok(room) = Uuid::parse_str(raw) else {
+            return self.reject(&reference, "invalid_argument", "room_id must be a UUID", "room_id");
+        };
+        if self.rooms.remove(&room) {
+            self.leave(room);
+        }
+        self.send(&ServerFrame {
+            r#ref: reference,
+            kind: Some(server_frame::Kind::ExitRoom(frames::RoomExited { room_id: room.to_string() })),
+        })
+    }
+
+    /// Drops the connection's part in a room here and at the rooms service.
+    fn leave(&self, room: Uuid) {
+        self.state.hub.remove(room, self.id);
+        self.state.leases.remove(room, self.id);
+        let (state, token, id) = (self.state.clone(), self.token.clone(), self.id);
+        tokio::spawn(async move { requests::exit_lease(&state, &token, room, id).await });
+    }
+
+    fn notice(&mut self, notice: Notice) -> Flow {
+        match notice {
+            Notice::Removed(room) | Notice::EnterFailed(room) => {
+                self.rooms.remove(&room);
+                self.state.leases.remove(room, self.id);
+            }
+            Notice::LeaseGone(room) if self.rooms.contains(&room) => {
+                // Enter again quietly; a refusal arrives as an error frame.
+                let request = frames::EnterRoom { room_id: room.to_string(), ..Default::default() };
+                self.state.hub.remove(room, self.id);
+                let enter = Enter {
+                    room,
+                    connection: self.id,
+                    user: self.user_id(),
+                    request,
+                    notices: self.notices.clone(),
+                    rtt_ms: self.rtt.shared(),
+                };
+                requests::enter_room(self.ctx(String::new()), enter);
+            }
+            Notice::LeaseGone(_) => {}
+        }
+        Flow::Continue
+    }
+
+    /// Sends a round-trip probe (a WebSocket ping).
+    fn probe(&self) -> Flow {
+        match self.out.send(Message::Ping(self.rtt.ping_payload().into())) {
+            Ok(()) => Flow::Continue,
+            Err(outbound::Overflow) => Flow::Close(close::SLOW_CONSUMER, "outbound queue overflow"),
         }
     }
 }
@@ -236,7 +366,13 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
     let shutdown = state.shutdown.clone();
     let (sink, mut stream) = socket.split();
     let (out, writer) = outbound::spawn(sink, config.max_outbound_bytes);
+    let (notices, mut notices_rx) = mpsc::unbounded_channel();
     let mut conn = Connection {
+        token: String::new(),
+        id: Uuid::new_v4(),
+        rooms: HashSet::new(),
+        notices,
+        rtt: Rtt::default(),
         limiter: RateLimiter::direct(quota(&config)),
         state,
         out: out.clone(),
@@ -253,6 +389,8 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
     let auth_deadline = Instant::now() + config.auth_timeout;
     let mut last_seen = Instant::now();
     let mut personal: Option<async_nats::Subscriber> = None;
+    let mut probes = tokio::time::interval(PROBE_INTERVAL);
+    probes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while let Flow::Continue = flow {
         let authed = conn.user.is_some();
         if personal.is_none()
@@ -264,6 +402,8 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
             Some(message) = async { personal.as_mut()?.next().await }, if personal.is_some() => {
                 conn.deliver_personal(&message.payload)
             }
+            Some(notice) = notices_rx.recv() => conn.notice(notice),
+            _ = probes.tick(), if !conn.rooms.is_empty() => conn.probe(),
             () = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
             () = tokio::time::sleep_until(auth_deadline), if !authed => {
                 let _ = conn.send(&error_frame("", "auth_timeout", "no auth frame within the deadline", ""));
@@ -282,6 +422,9 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
     }
     if let Flow::Close(code, reason) = flow {
         out.close(code, reason);
+    }
+    for room in std::mem::take(&mut conn.rooms) {
+        conn.leave(room);
     }
     drop(conn);
     drop(out);

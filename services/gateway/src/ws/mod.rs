@@ -3,7 +3,10 @@
 pub mod close;
 pub mod codec;
 pub mod connection;
+pub mod hub;
 pub mod outbound;
+pub mod requests;
+pub mod rtt;
 
 use axum::{
     extract::{Query, State, WebSocketUpgrade},

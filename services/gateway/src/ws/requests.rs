@@ -1,0 +1,216 @@
+//! Request frames that become gRPC calls. Each runs in its own task so a
+//! slow call never holds up the connection's other frames (replies may come
+//! in any order; `ref` pairs them), and the reply goes straight to the
+//! connection's outbound queue.
+
+use std::sync::{Arc, atomic::AtomicI64};
+
+use hearth_platform::error::{status_field, status_reason, status_retry_after, wire_code};
+use hearth_proto::hearth::{
+    gateway::v1::{self as frames, ServerFrame, client_frame, server_frame},
+    rooms::v1 as rooms_pb,
+};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::{
+    GatewayState,
+    clients::authorized,
+    ws::{
+        close,
+        codec::{self, Encoding},
+        hub::{Notice, Registration},
+        outbound::Outbound,
+        rtt,
+    },
+};
+
+/// What a request task needs from its connection.
+#[derive(Clone)]
+pub struct Ctx {
+    pub state: GatewayState,
+    pub token: String,
+    pub out: Outbound,
+    pub encoding: Encoding,
+    pub reference: String,
+}
+
+/// The error frame for a failed call: the stable code, the service's
+/// reason first in the message, the field and the retry delay.
+pub fn status_frame(reference: &str, status: &tonic::Status) -> ServerFrame {
+    let code = status.code();
+    let text = match code {
+        tonic::Code::Unavailable => "service unavailable, retry later".to_owned(),
+        tonic::Code::Internal | tonic::Code::Unknown => "internal error".to_owned(),
+        _ => status.message().to_owned(),
+    };
+    if matches!(code, tonic::Code::Unavailable | tonic::Code::Internal | tonic::Code::Unknown) {
+        tracing::warn!(code = ?code, message = status.message(), "upstream call failed");
+    }
+    let message = match status_reason(status) {
+        Some(reason) if !text.starts_with(reason) => format!("{reason}: {text}"),
+        _ => text,
+    };
+    ServerFrame {
+        r#ref: reference.to_owned(),
+        kind: Some(server_frame::Kind::Error(frames::Error {
+            code: wire_code(code).to_owned(),
+            message,
+            field: status_field(status).unwrap_or_default().to_owned(),
+            retry_after: status_retry_after(status)
+                .map(|d| hearth_proto::wkt::Duration { seconds: d.as_secs() as i64, nanos: d.subsec_nanos() as i32 }),
+        })),
+    }
+}
+
+impl Ctx {
+    fn reply(&self, result: Result<server_frame::Kind, tonic::Status>) {
+        let frame = match result {
+            Ok(kind) => ServerFrame { r#ref: self.reference.clone(), kind: Some(kind) },
+            Err(status) => status_frame(&self.reference, &status),
+        };
+        self.send(&frame);
+    }
+
+    fn send(&self, frame: &ServerFrame) {
+        if self.out.send(codec::encode(self.encoding, frame)).is_err() {
+            self.out.close(close::SLOW_CONSUMER, "outbound queue overflow");
+        }
+    }
+}
+
+macro_rules! rooms_calls {
+    ($ctx:ident, $kind:ident, $( $variant:ident => $method:ident ),* $(,)?) => {
+        match $kind {
+            $( client_frame::Kind::$variant(request) => {
+                tokio::spawn(async move {
+                    let mut client = $ctx.state.clients.rooms.clone();
+                    let result = client.$method(authorized(request, &$ctx.token)).await
+                        .map(|response| server_frame::Kind::$variant(response.into_inner()));
+                    $ctx.reply(result);
+                });
+                true
+            } )*
+            _ => false,
+        }
+    };
+}
+
+/// Starts the RoomsService call a frame asks for; `false` when the frame is
+/// not a rooms request. `round_trip` fills ReportReadiness.
+pub fn rooms_request(ctx: Ctx, kind: client_frame::Kind, round_trip: &AtomicI64) -> bool {
+    let kind = match kind {
+        client_frame::Kind::ReportReadiness(mut request) => {
+            // The client's own value is never trusted.
+            request.round_trip = rtt::as_duration(round_trip);
+            client_frame::Kind::ReportReadiness(request)
+        }
+        other => other,
+    };
+    rooms_calls!(ctx, kind,
+        GetRoomSnapshot => get_room_snapshot,
+        CreateRoom => create_room,
+        GetRoom => get_room,
+        UpdateRoom => update_room,
+        DeleteRoom => delete_room,
+        ListMyRooms => list_my_rooms,
+        ListPublicRooms => list_public_rooms,
+        LeaveRoom => leave_room,
+        ListMembers => list_members,
+        KickMember => kick_member,
+        BanMember => ban_member,
+        UnbanMember => unban_member,
+        ListBans => list_bans,
+        SetMemberRole => set_member_role,
+        TransferOwnership => transfer_ownership,
+        CreateInvite => create_invite,
+        ListInvites => list_invites,
+        RevokeInvite => revoke_invite,
+        InviteUsers => invite_users,
+        Play => play,
+        Pause => pause,
+        Seek => seek,
+        SetRate => set_rate,
+        ChangeMedia => change_media,
+        UpdateQueue => update_queue,
+        PlayNext => play_next,
+        ReportReadiness => report_readiness,
+        SetHoldGroup => set_hold_group,
+    )
+}
+
+/// What entering a room needs besides the request context.
+pub struct Enter {
+    pub room: Uuid,
+    pub connection: Uuid,
+    pub user: String,
+    pub request: frames::EnterRoom,
+    pub notices: mpsc::UnboundedSender<Notice>,
+    pub rtt_ms: Arc<AtomicI64>,
+}
+
+/// Enters a room: registers the connection in the hub (events held), asks
+/// the rooms service to join/authorise, lease and snapshot, then sends the
+/// reply followed by the held events. An empty `ref` marks a re-entry after
+/// a lost lease, whose reply is still pushed so the client can re-sync.
+pub fn enter_room(ctx: Ctx, enter: Enter) {
+    tokio::spawn(async move {
+        let hub = ctx.state.hub.clone();
+        let registration = Registration {
+            room: enter.room,
+            connection: enter.connection,
+            user: enter.user.clone(),
+            out: ctx.out.clone(),
+            encoding: ctx.encoding,
+            notices: enter.notices.clone(),
+        };
+        if let Err(error) = hub.register(registration).await {
+            tracing::warn!(%error, "cannot subscribe to a room");
+            ctx.reply(Err(tonic::Status::unavailable(error.to_string())));
+            let _ = enter.notices.send(Notice::EnterFailed(enter.room));
+            return;
+        }
+        let request = rooms_pb::EnterRoomRequest {
+            room_id: enter.room.to_string(),
+            invite_code: enter.request.invite_code.clone(),
+            join: enter.request.join,
+            connection_id: enter.connection.to_string(),
+            gateway_id: ctx.state.instance.clone(),
+            round_trip: rtt::as_duration(&enter.rtt_ms),
+        };
+        let mut presence = ctx.state.clients.presence.clone();
+        match presence.enter_room(authorized(request, &ctx.token)).await {
+            Ok(response) => {
+                let response = response.into_inner();
+                let (version, role) = response.snapshot.as_ref().map(|s| (s.version, s.my_role)).unwrap_or_default();
+                let reply = ServerFrame {
+                    r#ref: ctx.reference.clone(),
+                    kind: Some(server_frame::Kind::EnterRoom(frames::RoomEntered {
+                        snapshot: response.snapshot,
+                        joined: response.joined,
+                        ..Default::default()
+                    })),
+                };
+                if hub.activate(enter.room, enter.connection, version, role, &reply) {
+                    ctx.state.leases.insert(enter.room, enter.connection, enter.user, enter.rtt_ms, enter.notices);
+                } else {
+                    // Exited (or closed) while entering: give the lease back.
+                    exit_lease(&ctx.state, &ctx.token, enter.room, enter.connection).await;
+                }
+            }
+            Err(status) => {
+                hub.remove(enter.room, enter.connection);
+                ctx.reply(Err(status));
+                let _ = enter.notices.send(Notice::EnterFailed(enter.room));
+            }
+        }
+    });
+}
+
+/// Ends a lease at the rooms service (best effort: it expires anyway).
+pub async fn exit_lease(state: &GatewayState, token: &str, room: Uuid, connection: Uuid) {
+    let request = rooms_pb::ExitRoomRequest { room_id: room.to_string(), connection_id: connection.to_string() };
+    if let Err(status) = state.clients.presence.clone().exit_room(authorized(request, token)).await {
+        tracing::debug!(code = ?status.code(), "exit_room failed; the lease will expire");
+    }
+}

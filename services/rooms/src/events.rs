@@ -1,0 +1,128 @@
+//! The rooms service's NATS events: every room change as a `RoomEvent` in an
+//! `Envelope` on `hearth.room.<room_id>.<channel>` (durable through
+//! JetStream for `.room`, core NATS for the ephemeral rest), and personal
+//! `UserEvent`s (removals, invitations) on `hearth.user.<user_id>.room`.
+
+use std::time::Duration;
+
+use async_nats::jetstream::stream;
+use bytes::Bytes;
+use hearth_platform::nats::Nats;
+use hearth_proto::hearth::{
+    events::v1::{Envelope, UserEvent, user_event},
+    rooms::v1::{RoomEvent, room_event},
+};
+use prost::Message;
+use uuid::Uuid;
+
+use crate::grpc::convert::timestamp_ms;
+
+/// Which subject of the room an event goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Room and membership changes; JetStream.
+    Room,
+    /// Playback, queue, readiness.
+    Playback,
+    /// Presence.
+    Presence,
+    /// Moderator-only: invites, unbans.
+    Moderators,
+}
+
+impl Channel {
+    fn suffix(self) -> &'static str {
+        match self {
+            Channel::Room => "room",
+            Channel::Playback => "playback",
+            Channel::Presence => "presence",
+            Channel::Moderators => "mod.room",
+        }
+    }
+}
+
+/// How long JetStream keeps room events for consumers that were away.
+pub const STREAM_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Clone)]
+pub struct Events {
+    nats: Nats,
+    producer: String,
+}
+
+impl Events {
+    pub fn new(nats: Nats) -> Self {
+        let instance = Uuid::new_v4().simple().to_string();
+        Self { nats, producer: format!("rooms/{}", &instance[..8]) }
+    }
+
+    /// Creates the ROOMS stream over `<prefix>.room.*.room` only: a stream
+    /// over `room.>` would persist all the ephemeral fan-out.
+    pub async fn ensure_stream(&self) {
+        let config = stream::Config {
+            name: self.nats.stream_name("rooms"),
+            subjects: vec![self.nats.subject("room.*.room")],
+            max_age: STREAM_MAX_AGE,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        };
+        if let Err(error) = self.nats.jetstream.get_or_create_stream(config).await {
+            tracing::warn!(%error, "ROOMS stream unavailable; room events fall back to core NATS");
+        }
+    }
+
+    fn envelope(&self, subject: &str, r#type: &str, id: &str, payload: Vec<u8>, now_ms: i64) -> Bytes {
+        Bytes::from(
+            Envelope {
+                id: id.to_owned(),
+                occurred_at: Some(timestamp_ms(now_ms)),
+                producer: self.producer.clone(),
+                subject: subject.to_owned(),
+                r#type: r#type.to_owned(),
+                payload,
+            }
+            .encode_to_vec(),
+        )
+    }
+
+    /// Publishes one room event. Failures are logged, not returned: the
+    /// change is already stored, and clients recover from a lost event by
+    /// the version gap (or the next snapshot).
+    pub async fn room(&self, room: Uuid, channel: Channel, version: u64, kind: room_event::Kind) {
+        let now = crate::state::now_ms();
+        let event = RoomEvent { room_id: room.to_string(), version, time: Some(timestamp_ms(now)), kind: Some(kind) };
+        let subject = self.nats.subject(&format!("room.{room}.{}", channel.suffix()));
+        let id = Uuid::now_v7().to_string();
+        let payload = self.envelope(&subject, "hearth.rooms.v1.RoomEvent", &id, event.encode_to_vec(), now);
+        let published = if channel == Channel::Room {
+            match self.nats.publish_durable(subject.clone(), &id, payload.clone()).await {
+                Ok(()) => Ok(()),
+                // No stream (JetStream down or not set up): still reach live subscribers.
+                Err(_) => self.nats.publish(subject, payload).await,
+            }
+        } else {
+            self.nats.publish(subject, payload).await
+        };
+        if let Err(error) = published {
+            tracing::warn!(%error, %room, "room event not published");
+        }
+    }
+
+    /// Publishes a personal event to `user`'s connections on
+    /// `user.<id>.<kind>` (`room` for removals, `invite` for invitations).
+    pub async fn user(&self, user: Uuid, subject_kind: &str, kind: user_event::Kind) {
+        let now = crate::state::now_ms();
+        let id = Uuid::now_v7().to_string();
+        let event = UserEvent {
+            user_id: user.to_string(),
+            event_id: id.clone(),
+            time: Some(timestamp_ms(now)),
+            kind: Some(kind),
+        };
+        let subject = self.nats.subject(&format!("user.{user}.{subject_kind}"));
+        let payload = self.envelope(&subject, "hearth.events.v1.UserEvent", &id, event.encode_to_vec(), now);
+        if let Err(error) = self.nats.publish(subject, payload).await {
+            tracing::warn!(%error, %user, "personal event not published");
+        }
+    }
+}

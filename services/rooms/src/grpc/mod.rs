@@ -1,0 +1,290 @@
+//! The rooms service's gRPC handlers. `service` implements the generated
+//! traits by forwarding to the handlers, which live by topic: `rooms`
+//! (create, read, update, lists), `members` (join, leave, moderation),
+//! `invites`, `playback` (group commands, readiness, waits) and `presence`
+//! (the gateway-internal RoomPresenceService).
+
+pub mod convert;
+mod invites;
+mod members;
+mod playback;
+mod presence;
+mod rooms;
+mod service;
+
+use hearth_platform::{
+    auth::TokenKeys,
+    config::RoomsConfig,
+    validate::{self, FieldError, PageToken},
+};
+use hearth_proto::hearth::{common::v1::PageResponse, rooms::v1 as pb};
+use tonic::Request;
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        playback::{Cause, Group, Timing, Zap},
+        roles::{Actor, Visibility},
+    },
+    error::{Result, RoomsError},
+    events::Events,
+    state::{State, now_ms, playback::Stored},
+    store::{Access, RoomRow, Store},
+};
+
+/// Rooms with more users online than this get counts only: no per-user
+/// presence, join or readiness events (they would flood every client).
+pub const PER_USER_EVENTS_MAX_ONLINE: u64 = 200;
+
+/// The handlers and what they need; cheap to clone.
+#[derive(Clone)]
+pub struct RoomsApi {
+    pub(crate) store: Store,
+    pub(crate) state: State,
+    pub(crate) events: Events,
+    pub(crate) tokens: TokenKeys,
+    pub(crate) config: RoomsConfig,
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub id: Uuid,
+    pub admin: bool,
+}
+
+/// An offset page: where it starts and how many to return.
+struct Page {
+    offset: u64,
+    size: u32,
+    query: u64,
+}
+
+impl Page {
+    fn parse(page: Option<&hearth_proto::hearth::common::v1::PageRequest>, filters: &[&str]) -> Result<Page> {
+        let (size, token) = page.map(|p| (p.page_size, p.page_token.as_str())).unwrap_or((0, ""));
+        let size = validate::page_size("page.page_size", size)?;
+        let query = validate::query_hash(filters);
+        let offset = PageToken::decode("page.page_token", token, query)?.map(|t| t.offset).unwrap_or(0);
+        Ok(Page { offset, size, query })
+    }
+
+    /// The response page: a next token when this page was full.
+    fn response(&self, returned: usize) -> Option<PageResponse> {
+        let next = if returned >= self.size as usize {
+            PageToken { query: self.query, micros: 0, id: Uuid::nil(), offset: self.offset + returned as u64 }.encode()
+        } else {
+            String::new()
+        };
+        Some(PageResponse { next_page_token: next })
+    }
+}
+
+fn room_id(raw: &str) -> Result<Uuid> {
+    Ok(validate::uuid("room_id", raw)?)
+}
+
+fn user_id(field: &str, raw: &str) -> Result<Uuid> {
+    Ok(validate::uuid(field, raw)?)
+}
+
+fn invalid(field: &str, reason: &str) -> RoomsError {
+    RoomsError::InvalidField(FieldError::new(field, reason))
+}
+
+impl RoomsApi {
+    fn caller<T>(&self, request: &Request<T>) -> Result<Caller> {
+        let claims = self.tokens.authenticate(request.metadata())?;
+        let id = Uuid::parse_str(&claims.sub)
+            .map_err(|_| RoomsError::Auth(hearth_platform::auth::AuthError::Invalid("subject is not a UUID".into())))?;
+        Ok(Caller { id, admin: claims.is_admin() })
+    }
+
+    /// The room as `caller` may see it: NOT_FOUND for unknown rooms and for
+    /// private rooms of non-members (their existence must not leak),
+    /// PERMISSION_DENIED `banned` for banned users.
+    async fn viewable(&self, room: Uuid, caller: Caller) -> Result<Access> {
+        let access =
+            self.store.access(room, caller.id).await?.ok_or(RoomsError::NotFound("room_not_found", "no such room"))?;
+        if access.ban.is_some() && !caller.admin {
+            return Err(RoomsError::Denied("banned", "you are banned from this room".into()));
+        }
+        if access.room.visibility() == Visibility::Private && access.member.is_none() && !caller.admin {
+            return Err(RoomsError::NotFound("room_not_found", "no such room"));
+        }
+        Ok(access)
+    }
+
+    fn actor(access: &Access, caller: Caller) -> Actor {
+        Actor { role: access.member.as_ref().map(|m| m.role()), admin: caller.admin }
+    }
+
+    fn defaults(&self) -> convert::SettingDefaults {
+        convert::SettingDefaults {
+            ready_timeout_ms: self.config.ready_timeout.as_millis() as u64,
+            live_target_latency_ms: self.config.live_target_latency.as_millis() as u64,
+        }
+    }
+
+    fn timing(&self, room: &RoomRow) -> Timing {
+        let defaults = self.defaults();
+        Timing {
+            min_start_delay_ms: self.config.min_start_delay.as_millis() as i64,
+            ready_timeout_ms: room.settings.ready_timeout_ms.unwrap_or(defaults.ready_timeout_ms) as i64,
+            live_target_latency_ms: room.settings.live_target_latency_ms.unwrap_or(defaults.live_target_latency_ms)
+                as i64,
+        }
+    }
+
+    async fn room_pb(&self, row: &RoomRow) -> Result<pb::Room> {
+        let (online, _) = self.state.counts(row.id).await?;
+        Ok(convert::room(row, online, self.defaults()))
+    }
+
+    /// Creates the group state of a room that has none: at creation, or
+    /// after Redis lost it (cause RESET, announced so clients re-sync).
+    async fn init_playback(&self, room: &RoomRow, cause: Cause) -> Result<Stored> {
+        loop {
+            let stored = self.state.load_playback(room.id).await?;
+            if stored.present {
+                return Ok(stored);
+            }
+            let mut group = match room.media() {
+                Some(media) => Group::default().change_media(
+                    "",
+                    Zap { media, position: 0, autoplay: false, cause },
+                    &self.timing(room),
+                    now_ms(),
+                ),
+                None => Group::default(),
+            };
+            // A fresh room starts paused at 0, not waiting for anyone.
+            if group.status == crate::domain::playback::Status::Waiting {
+                group.status = crate::domain::playback::Status::Paused;
+                group.wait_deadline_ms = 0;
+            }
+            group.cause = cause;
+            if let Ok(version) = self.state.store_playback(room.id, &stored, Some(&group), Some(&[])).await? {
+                if cause == Cause::Reset {
+                    group.version = version;
+                    self.events
+                        .room(
+                            room.id,
+                            crate::events::Channel::Playback,
+                            version,
+                            pb::room_event::Kind::PlaybackStateChanged(pb::PlaybackStateChanged {
+                                playback: Some(convert::playback(&group)),
+                            }),
+                        )
+                        .await;
+                }
+                return Ok(self.state.load_playback(room.id).await?);
+            }
+        }
+    }
+
+    /// Everything a client needs to render the room, consistent with the
+    /// events that follow: the version is read first, so any change after
+    /// it arrives as an event with a higher version.
+    pub(crate) async fn snapshot(&self, access: &Access, caller: Caller) -> Result<pb::RoomSnapshot> {
+        let room = access.room.id;
+        let version = self.state.current_version(room).await?;
+        let stored = self.init_playback(&access.room, Cause::Reset).await?;
+        let (online_users, connections) = self.state.counts(room).await?;
+        let (online, truncated) = self.state.online(room, 100).await?;
+        let ids: Vec<Uuid> = online.iter().map(|(u, _)| *u).collect();
+        let memberships = self.store.members_among(room, &ids).await?;
+        let mut playbacks = self.state.playback_of(room, &ids).await?;
+        let mut members: Vec<(Option<crate::store::MemberRow>, pb::Member)> = online
+            .iter()
+            .map(|(user, connections)| {
+                let membership = memberships.iter().find(|m| m.user_id == *user).cloned();
+                let member = pb::Member {
+                    user: Some(convert::user_ref(*user)),
+                    role: convert::role(membership.as_ref().map(|m| m.role())) as i32,
+                    join_time: membership.as_ref().map(|m| convert::timestamp(m.joined_at)),
+                    online: true,
+                    connection_count: *connections,
+                    playback: playbacks.get(user).map(convert::member_playback),
+                };
+                (membership, member)
+            })
+            .collect();
+        members.sort_by(|(a, _), (b, _)| {
+            let key = |m: &Option<crate::store::MemberRow>| {
+                (std::cmp::Reverse(m.as_ref().map(|m| m.role())), m.as_ref().map(|m| m.joined_at))
+            };
+            key(a).cmp(&key(b))
+        });
+        let online_members = members.iter().filter(|(m, _)| m.is_some()).count() as u64;
+        let mine = match playbacks.remove(&caller.id) {
+            Some(mine) => mine,
+            None => self.state.member_playback(room, &[caller.id]).await?.pop().unwrap_or_default(),
+        };
+        let mut group = stored.group.clone();
+        if group.version == 0 {
+            group.version = version;
+        }
+        Ok(pb::RoomSnapshot {
+            room: Some(convert::room(&access.room, online_users, self.defaults())),
+            my_role: convert::role(access.member.as_ref().map(|m| m.role())) as i32,
+            my_playback: Some(convert::member_playback(&mine)),
+            presence: Some(pb::PresenceCounts { online_users, connections, online_members }),
+            online_members: members.into_iter().map(|(_, m)| m).collect(),
+            online_members_truncated: truncated,
+            playback: Some(convert::playback(&group)),
+            queue: stored.queue.iter().map(convert::queue_item).collect(),
+            version,
+            server_time: Some(convert::timestamp_ms(now_ms())),
+            now_next: None,
+        })
+    }
+
+    /// Publishes presence totals now, or lets the sweeper publish them
+    /// within a second (at most one counts event per second per room).
+    pub(crate) async fn announce_counts(&self, room: Uuid) -> Result<()> {
+        if self.state.counts_gate(room).await? {
+            self.publish_counts(room).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn publish_counts(&self, room: Uuid) -> Result<()> {
+        let (online_users, connections) = self.state.counts(room).await?;
+        self.state.set_popularity(room, online_users).await?;
+        self.events
+            .room(
+                room,
+                crate::events::Channel::Presence,
+                0,
+                pb::room_event::Kind::PresenceCountsChanged(pb::PresenceCountsChanged {
+                    counts: Some(pb::PresenceCounts { online_users, connections, online_members: 0 }),
+                }),
+            )
+            .await;
+        Ok(())
+    }
+
+    /// A user came online or went offline: per-user event in small rooms,
+    /// counts in every room.
+    pub(crate) async fn announce_presence(&self, room: Uuid, user: Uuid, online: bool, connections: u32) -> Result<()> {
+        let (online_users, _) = self.state.counts(room).await?;
+        if online_users <= PER_USER_EVENTS_MAX_ONLINE {
+            let member = self.store.member(room, user).await?;
+            let event = pb::PresenceChanged {
+                member: Some(pb::Member {
+                    user: Some(convert::user_ref(user)),
+                    role: convert::role(member.as_ref().map(|m| m.role())) as i32,
+                    join_time: member.as_ref().map(|m| convert::timestamp(m.joined_at)),
+                    online,
+                    connection_count: connections,
+                    playback: None,
+                }),
+            };
+            self.events
+                .room(room, crate::events::Channel::Presence, 0, pb::room_event::Kind::PresenceChanged(event))
+                .await;
+        }
+        self.announce_counts(room).await
+    }
+}

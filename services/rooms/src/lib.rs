@@ -1,0 +1,95 @@
+//! Hearth's rooms service: watch parties, channel and community rooms, their
+//! membership, bans and invites, presence, and the server-authoritative
+//! group playback that keeps a room's players in sync (docs/rooms.md,
+//! docs/sync.md).
+//!
+//! Layout (shared by every service crate): `grpc` handlers, `domain` rules
+//! (pure), `store` (Postgres, schema `rooms`), `state` (Redis), `events`
+//! (NATS), `error` (one error type mapped to gRPC statuses), plus the
+//! `sweeper` every replica runs.
+
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod state;
+pub mod store;
+pub mod sweeper;
+
+use hearth_platform::{
+    Config,
+    db::{self, DbError},
+    deps::{Deps, DepsError},
+    grpc::{self as platform_grpc, GrpcError, GrpcServices},
+};
+use hearth_proto::hearth::rooms::v1::{
+    room_presence_service_server::RoomPresenceServiceServer, rooms_service_server::RoomsServiceServer,
+};
+use tokio_util::sync::CancellationToken;
+
+pub use grpc::RoomsApi;
+
+/// The Postgres schema this service owns.
+pub const SCHEMA: &str = "rooms";
+
+/// This service's migrations (run by `hearth migrate`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Applies this service's migrations.
+pub async fn migrate(config: &Config) -> Result<(), DbError> {
+    db::migrate(&config.database, SCHEMA, &MIGRATOR).await
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Deps(#[from] DepsError),
+    #[error(transparent)]
+    Grpc(#[from] GrpcError),
+}
+
+/// The rooms role, ready to be served alone or beside other roles.
+pub struct Rooms {
+    api: RoomsApi,
+}
+
+impl Rooms {
+    /// Wires the role onto shared connections and starts its sweeper.
+    pub async fn new(deps: &Deps, shutdown: CancellationToken) -> Self {
+        let events = events::Events::new(deps.nats.clone());
+        events.ensure_stream().await;
+        let api = RoomsApi {
+            store: store::Store::new(deps.pg.clone()),
+            state: state::State::new(deps.redis.clone(), deps.keys.clone()),
+            events,
+            tokens: deps.tokens.clone(),
+            config: deps.config.rooms.clone(),
+        };
+        tokio::spawn(sweeper::run(api.clone(), deps.config.rooms.sweep_interval, shutdown));
+        Self { api }
+    }
+
+    /// Adds RoomsService and RoomPresenceService to the process's listener.
+    pub fn register(&self, services: &mut GrpcServices) {
+        services.add(RoomsServiceServer::new(self.api.clone()));
+        services.add(RoomPresenceServiceServer::new(self.api.clone()));
+    }
+}
+
+/// Runs the rooms role alone on `grpc.addr` until `shutdown`.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
+    let deps = Deps::connect(config, "hearth-rooms").await?;
+    let mut services = GrpcServices::default();
+    Rooms::new(&deps, shutdown.clone()).await.register(&mut services);
+    let listener = platform_grpc::bind(deps.config.grpc.addr).await?;
+    platform_grpc::serve(
+        listener,
+        services,
+        deps.readiness(),
+        deps.config.grpc.request_timeout,
+        deps.config.shutdown.grace_period,
+        shutdown,
+    )
+    .await?;
+    Ok(())
+}
