@@ -421,3 +421,19 @@ async fn a_connection_enters_at_most_ten_rooms() {
     assert_eq!(error(&refused).0, "rate_limited");
     assert!(error(&refused).1.starts_with("too_many_rooms"));
 }
+
+#[tokio::test]
+async fn online_members_carry_their_profiles() {
+    let app = TestApp::spawn().await;
+    let name = hearth_tests::username("ann");
+    let ann = app.register(&name).await;
+    let mut ws = app.ws().await;
+    ws.auth(&ann.access_token).await;
+    let room = create_room(&mut ws, watch_party("Profiles", "ROOM_VISIBILITY_PUBLIC", 0)).await;
+    let entered = enter(&mut ws, &room, false).await;
+    let me = &entered["enterRoom"]["snapshot"]["onlineMembers"][0]["user"];
+    assert_eq!(me["userId"], ann.user_id.as_str());
+    assert_eq!(me["username"], name.as_str(), "{entered}");
+    let listed = ws.call(json!({"listMembers": {"roomId": room}})).await;
+    assert_eq!(listed["listMembers"]["members"][0]["user"]["username"], name.as_str(), "{listed}");
+}

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use hearth_platform::{
     Config,
     db::{self, DbError},
-    deps::{Deps, DepsError},
-    grpc::{self as platform_grpc, GrpcError, GrpcServices},
+    deps::{self, Deps},
+    grpc::GrpcServices,
 };
 use hearth_proto::identity::identity_service_server::IdentityServiceServer;
 use tokio_util::sync::CancellationToken;
@@ -36,13 +36,7 @@ pub async fn migrate(config: &Config) -> Result<(), DbError> {
     db::migrate(&config.database, SCHEMA, &MIGRATOR).await
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Deps(#[from] DepsError),
-    #[error(transparent)]
-    Grpc(#[from] GrpcError),
-}
+pub use hearth_platform::deps::StartError;
 
 /// The identity role, ready to be served alone or beside other roles.
 pub struct Identity {
@@ -76,18 +70,10 @@ impl Identity {
 
 /// Runs the identity role alone on `grpc.addr` until `shutdown`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let deps = Deps::connect(config, "hearth-identity").await?;
-    let mut services = GrpcServices::default();
-    Identity::new(&deps, shutdown.clone()).register(&mut services);
-    let listener = platform_grpc::bind(deps.config.grpc.addr).await?;
-    platform_grpc::serve(
-        listener,
-        services,
-        deps.readiness(),
-        deps.config.grpc.request_timeout,
-        deps.config.shutdown.grace_period,
-        shutdown,
-    )
-    .await?;
-    Ok(())
+    deps::serve_role(config, "hearth-identity", shutdown, |deps, shutdown| async move {
+        let mut services = GrpcServices::default();
+        Identity::new(&deps, shutdown).register(&mut services);
+        services
+    })
+    .await
 }

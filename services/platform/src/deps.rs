@@ -73,3 +73,40 @@ impl Deps {
         down
     }
 }
+
+/// Why a service role could not run on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Deps(#[from] DepsError),
+    #[error(transparent)]
+    Grpc(#[from] crate::grpc::GrpcError),
+}
+
+/// Runs one service role alone (one pod per role): connects, lets
+/// `register` add the role's services, serves them on `grpc.addr` until
+/// `shutdown`.
+pub async fn serve_role<F, Fut>(
+    config: Config,
+    name: &str,
+    shutdown: tokio_util::sync::CancellationToken,
+    register: F,
+) -> Result<(), StartError>
+where
+    F: FnOnce(Deps, tokio_util::sync::CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = crate::grpc::GrpcServices>,
+{
+    let deps = Deps::connect(config, name).await?;
+    let services = register(deps.clone(), shutdown.clone()).await;
+    let listener = crate::grpc::bind(deps.config.grpc.addr).await?;
+    crate::grpc::serve(
+        listener,
+        services,
+        deps.readiness(),
+        deps.config.grpc.request_timeout,
+        deps.config.shutdown.grace_period,
+        shutdown,
+    )
+    .await?;
+    Ok(())
+}

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod profiles;
 pub mod state;
 pub mod store;
 pub mod sweeper;
@@ -19,8 +20,8 @@ pub mod sweeper;
 use hearth_platform::{
     Config,
     db::{self, DbError},
-    deps::{Deps, DepsError},
-    grpc::{self as platform_grpc, GrpcError, GrpcServices},
+    deps::{self, Deps},
+    grpc::GrpcServices,
 };
 use hearth_proto::hearth::rooms::v1::{
     room_presence_service_server::RoomPresenceServiceServer, rooms_service_server::RoomsServiceServer,
@@ -40,13 +41,7 @@ pub async fn migrate(config: &Config) -> Result<(), DbError> {
     db::migrate(&config.database, SCHEMA, &MIGRATOR).await
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    Deps(#[from] DepsError),
-    #[error(transparent)]
-    Grpc(#[from] GrpcError),
-}
+pub use hearth_platform::deps::StartError;
 
 /// The rooms role, ready to be served alone or beside other roles.
 pub struct Rooms {
@@ -58,7 +53,14 @@ impl Rooms {
     pub async fn new(deps: &Deps, shutdown: CancellationToken) -> Self {
         let events = events::Events::new(deps.nats.clone());
         events.ensure_stream().await;
+        let services = &deps.config.services;
+        let identity =
+            hearth_platform::grpc::channel(&services.identity_url, services.connect_timeout, services.request_timeout)
+                .map_err(|error| tracing::warn!(%error, "identity unreachable: rooms show user ids only"))
+                .ok()
+                .map(hearth_proto::identity::identity_service_client::IdentityServiceClient::new);
         let api = RoomsApi {
+            profiles: profiles::Profiles::new(identity),
             store: store::Store::new(deps.pg.clone()),
             state: state::State::new(deps.redis.clone(), deps.keys.clone()),
             events,
@@ -78,18 +80,10 @@ impl Rooms {
 
 /// Runs the rooms role alone on `grpc.addr` until `shutdown`.
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
-    let deps = Deps::connect(config, "hearth-rooms").await?;
-    let mut services = GrpcServices::default();
-    Rooms::new(&deps, shutdown.clone()).await.register(&mut services);
-    let listener = platform_grpc::bind(deps.config.grpc.addr).await?;
-    platform_grpc::serve(
-        listener,
-        services,
-        deps.readiness(),
-        deps.config.grpc.request_timeout,
-        deps.config.shutdown.grace_period,
-        shutdown,
-    )
-    .await?;
-    Ok(())
+    deps::serve_role(config, "hearth-rooms", shutdown, |deps, shutdown| async move {
+        let mut services = GrpcServices::default();
+        Rooms::new(&deps, shutdown).await.register(&mut services);
+        services
+    })
+    .await
 }

@@ -273,6 +273,11 @@ impl Connection {
         self.state.hub.remove(room, self.id);
         self.state.leases.remove(room, self.id);
         self.rooms.insert(room);
+        self.start_enter(room, request, reference);
+        Flow::Continue
+    }
+
+    fn start_enter(&self, room: Uuid, request: frames::EnterRoom, reference: String) {
         let enter = Enter {
             room,
             connection: self.id,
@@ -282,7 +287,6 @@ impl Connection {
             rtt_ms: self.rtt.shared(),
         };
         requests::enter_room(self.ctx(reference), enter);
-        Flow::Continue
     }
 
     fn exit_room(&mut self, reference: String, raw: &str) -> Flow {
@@ -316,15 +320,7 @@ impl Connection {
                 // Enter again quietly; a refusal arrives as an error frame.
                 let request = frames::EnterRoom { room_id: room.to_string(), ..Default::default() };
                 self.state.hub.remove(room, self.id);
-                let enter = Enter {
-                    room,
-                    connection: self.id,
-                    user: self.user_id(),
-                    request,
-                    notices: self.notices.clone(),
-                    rtt_ms: self.rtt.shared(),
-                };
-                requests::enter_room(self.ctx(String::new()), enter);
+                self.start_enter(room, request, String::new());
             }
             Notice::LeaseGone(_) => {}
         }

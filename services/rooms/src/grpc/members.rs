@@ -58,7 +58,7 @@ impl RoomsApi {
         {
             let event = pb::MemberJoined {
                 member: Some(pb::Member {
-                    user: Some(convert::user_ref(caller.id)),
+                    user: Some(self.profiles.one(caller.id).await),
                     role: convert::role(Some(member.role())) as i32,
                     join_time: Some(convert::timestamp(member.joined_at)),
                     ..Default::default()
@@ -161,6 +161,15 @@ impl RoomsApi {
                 })
                 .collect()
         };
+        let mut members = members;
+        let ids: Vec<Uuid> =
+            members.iter().filter_map(|m| m.user.as_ref().and_then(|u| Uuid::parse_str(&u.user_id).ok())).collect();
+        let mut users = self.profiles.refs(&ids).await;
+        for member in &mut members {
+            if let Some(id) = member.user.as_ref().and_then(|u| Uuid::parse_str(&u.user_id).ok()) {
+                member.user = users.remove(&id).or(member.user.take());
+            }
+        }
         Ok(pb::ListMembersResponse { page: page.response(members.len()), members })
     }
 

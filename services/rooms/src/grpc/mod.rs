@@ -44,6 +44,7 @@ pub struct RoomsApi {
     pub(crate) events: Events,
     pub(crate) tokens: TokenKeys,
     pub(crate) config: RoomsConfig,
+    pub(crate) profiles: crate::profiles::Profiles,
 }
 
 /// The authenticated caller.
@@ -195,12 +196,13 @@ impl RoomsApi {
         let ids: Vec<Uuid> = online.iter().map(|(u, _)| *u).collect();
         let memberships = self.store.members_among(room, &ids).await?;
         let mut playbacks = self.state.playback_of(room, &ids).await?;
+        let mut users = self.profiles.refs(&ids).await;
         let mut members: Vec<(Option<crate::store::MemberRow>, pb::Member)> = online
             .iter()
             .map(|(user, connections)| {
                 let membership = memberships.iter().find(|m| m.user_id == *user).cloned();
                 let member = pb::Member {
-                    user: Some(convert::user_ref(*user)),
+                    user: users.remove(user),
                     role: convert::role(membership.as_ref().map(|m| m.role())) as i32,
                     join_time: membership.as_ref().map(|m| convert::timestamp(m.joined_at)),
                     online: true,
@@ -273,7 +275,7 @@ impl RoomsApi {
             let member = self.store.member(room, user).await?;
             let event = pb::PresenceChanged {
                 member: Some(pb::Member {
-                    user: Some(convert::user_ref(user)),
+                    user: Some(self.profiles.one(user).await),
                     role: convert::role(member.as_ref().map(|m| m.role())) as i32,
                     join_time: member.as_ref().map(|m| convert::timestamp(m.joined_at)),
                     online,
