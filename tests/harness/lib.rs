@@ -240,6 +240,17 @@ impl Drop for TestApp {
         }
         let url = self.config.database.url.expose().to_owned();
         let database = self.database.clone();
+        let nats_url = self.config.nats.url.expose().to_owned();
+        let redis_url = self.config.redis.url.expose().to_owned();
+        let redis_prefix = self.config.redis.key_prefix.clone();
+        // Streams are named after the subject prefix (see Nats::stream_name).
+        let stream_prefix: String = self
+            .config
+            .nats
+            .subject_prefix
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+            .collect();
         // Drop the test database from a helper thread: Drop cannot await.
         let _ = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
@@ -249,6 +260,31 @@ impl Drop for TestApp {
                 if let Ok(mut conn) = options.database("postgres").connect().await {
                     let sql = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
                     let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await;
+                }
+                // So do this test's Redis keys…
+                if let Ok(client) = redis::Client::open(redis_url)
+                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                {
+                    let pattern = format!("{redis_prefix}*");
+                    let keys: Vec<String> =
+                        redis::cmd("KEYS").arg(&pattern).query_async(&mut conn).await.unwrap_or_default();
+                    for chunk in keys.chunks(500) {
+                        let _ = redis::cmd("DEL").arg(chunk).query_async::<()>(&mut conn).await;
+                    }
+                }
+                // …and the JetStream streams of its subject prefix.
+                if let Ok(client) = async_nats::connect(nats_url).await {
+                    let jetstream = async_nats::jetstream::new(client);
+                    let mut names = jetstream.stream_names();
+                    let mut mine = Vec::new();
+                    while let Some(Ok(name)) = names.next().await {
+                        if name.starts_with(&format!("{stream_prefix}_")) {
+                            mine.push(name);
+                        }
+                    }
+                    for name in mine {
+                        let _ = jetstream.delete_stream(&name).await;
+                    }
                 }
             });
         })

@@ -230,3 +230,30 @@ async fn leaving_and_closing_end_presence_at_once() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn pipelined_readiness_reports_apply_in_the_order_sent() {
+    let app = TestApp::spawn().await;
+    let (_, mut host) = app.user_ws(&app.ws_url, &[]).await;
+    let room = create_room(&mut host, watch_party("Order", "ROOM_VISIBILITY_PUBLIC", 0)).await;
+    enter(&mut host, &room, false).await;
+    for round in 0..5 {
+        let seek = host.call(json!({"seek": {"roomId": room, "position": format!("{}s", 10 * (round + 1))}})).await;
+        let waiting = version(&seek["seek"]["playback"]["version"]).to_string();
+        // Both frames go out before any reply: BUFFERING must not overtake READY.
+        for (i, readiness) in ["READINESS_BUFFERING", "READINESS_READY"].iter().enumerate() {
+            let frame = json!({"ref": format!("o{round}-{i}"), "reportReadiness": {"roomId": room, "playbackVersion": waiting, "readiness": readiness}});
+            host.send_json(frame).await;
+        }
+        let done = host
+            .event_where(Duration::from_secs(3), |f| {
+                let cause = &f["roomEvent"]["playbackStateChanged"]["playback"]["cause"];
+                cause == "PLAYBACK_CAUSE_GROUP_READY" || cause == "PLAYBACK_CAUSE_READY_TIMEOUT"
+            })
+            .await;
+        assert_eq!(
+            done["roomEvent"]["playbackStateChanged"]["playback"]["cause"], "PLAYBACK_CAUSE_GROUP_READY",
+            "round {round}"
+        );
+    }
+}

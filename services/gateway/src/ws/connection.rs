@@ -53,6 +53,7 @@ struct Connection {
     rooms: HashSet<Uuid>,
     notices: mpsc::UnboundedSender<Notice>,
     rtt: Rtt,
+    runner: requests::Runner,
 }
 
 fn now() -> hearth_proto::wkt::Timestamp {
@@ -229,7 +230,7 @@ impl Connection {
             client_frame::Kind::ExitRoom(request) => self.exit_room(reference, &request.room_id),
             kind => {
                 let ctx = self.ctx(reference.clone());
-                if requests::rooms_request(ctx, kind, &self.rtt.shared()) {
+                if requests::rooms_request(ctx, &self.runner, kind, &self.rtt.shared()) {
                     Flow::Continue
                 } else {
                     // Frames of areas whose services this deployment does not run yet.
@@ -369,6 +370,7 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
         rooms: HashSet::new(),
         notices,
         rtt: Rtt::default(),
+        runner: requests::Runner::new(),
         limiter: RateLimiter::direct(quota(&config)),
         state,
         out: out.clone(),

@@ -79,16 +79,69 @@ impl Ctx {
     }
 }
 
+/// Runs a connection's request calls: concurrently by default, but in
+/// arrival order for frames whose order matters (playback commands and
+/// readiness reports: a BUFFERING overtaken by the READY sent after it
+/// would hold the group until the ready timeout).
+#[derive(Clone)]
+pub struct Runner {
+    ordered: mpsc::UnboundedSender<futures::future::BoxFuture<'static, ()>>,
+}
+
+impl Runner {
+    /// A runner whose ordered queue lives as long as the connection.
+    pub fn new() -> Self {
+        let (ordered, mut jobs) = mpsc::unbounded_channel::<futures::future::BoxFuture<'static, ()>>();
+        tokio::spawn(async move {
+            while let Some(job) = jobs.recv().await {
+                job.await;
+            }
+        });
+        Self { ordered }
+    }
+
+    fn run(&self, in_order: bool, job: futures::future::BoxFuture<'static, ()>) {
+        if in_order {
+            let _ = self.ordered.send(job);
+        } else {
+            tokio::spawn(job);
+        }
+    }
+}
+
+impl Default for Runner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Frames executed in the order the client sent them.
+fn in_order(kind: &client_frame::Kind) -> bool {
+    use client_frame::Kind::*;
+    matches!(
+        kind,
+        Play(_)
+            | Pause(_)
+            | Seek(_)
+            | SetRate(_)
+            | ChangeMedia(_)
+            | UpdateQueue(_)
+            | PlayNext(_)
+            | ReportReadiness(_)
+            | SetHoldGroup(_)
+    )
+}
+
 macro_rules! rooms_calls {
-    ($ctx:ident, $kind:ident, $( $variant:ident => $method:ident ),* $(,)?) => {
+    ($ctx:ident, $runner:ident, $ordered:ident, $kind:ident, $( $variant:ident => $method:ident ),* $(,)?) => {
         match $kind {
             $( client_frame::Kind::$variant(request) => {
-                tokio::spawn(async move {
+                $runner.run($ordered, Box::pin(async move {
                     let mut client = $ctx.state.clients.rooms.clone();
                     let result = client.$method(authorized(request, &$ctx.token)).await
                         .map(|response| server_frame::Kind::$variant(response.into_inner()));
                     $ctx.reply(result);
-                });
+                }));
                 true
             } )*
             _ => false,
@@ -98,7 +151,8 @@ macro_rules! rooms_calls {
 
 /// Starts the RoomsService call a frame asks for; `false` when the frame is
 /// not a rooms request. `round_trip` fills ReportReadiness.
-pub fn rooms_request(ctx: Ctx, kind: client_frame::Kind, round_trip: &AtomicI64) -> bool {
+pub fn rooms_request(ctx: Ctx, runner: &Runner, kind: client_frame::Kind, round_trip: &AtomicI64) -> bool {
+    let ordered = in_order(&kind);
     let kind = match kind {
         client_frame::Kind::ReportReadiness(mut request) => {
             // The client's own value is never trusted.
@@ -107,7 +161,7 @@ pub fn rooms_request(ctx: Ctx, kind: client_frame::Kind, round_trip: &AtomicI64)
         }
         other => other,
     };
-    rooms_calls!(ctx, kind,
+    rooms_calls!(ctx, runner, ordered, kind,
         GetRoomSnapshot => get_room_snapshot,
         CreateRoom => create_room,
         GetRoom => get_room,

@@ -1,0 +1,58 @@
+//! Hearth's benchmarks for synchronized watch parties.
+//!
+//! - `bench sync`: spread of player positions across a watch party, with
+//!   simulated clocks, network and players around the real server.
+//! - `bench join-storm`: thousands of clients joining one room; join latency
+//!   and server memory per connection next to a bare WebSocket server.
+//!
+//! Both need the same local Postgres, Redis and NATS as the integration
+//! tests (tests/harness).
+
+mod model;
+mod storm;
+mod sync;
+mod wire;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "bench", about = "Hearth watch-party benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Playback spread of N simulated clients in one watch party.
+    Sync(sync::SyncArgs),
+    /// N clients joining one channel room: latency and server memory.
+    JoinStorm(storm::StormArgs),
+    /// Child process of join-storm: Hearth until stdin closes.
+    #[command(hide = true)]
+    Serve(storm::ServeArgs),
+    /// Child process of join-storm: a bare WebSocket server until stdin closes.
+    #[command(hide = true)]
+    ServeMinimal,
+}
+
+#[tokio::main]
+async fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let ok = match cli.command {
+        Command::Sync(args) => sync::run(args).await?,
+        Command::JoinStorm(args) => storm::run(args).await?,
+        Command::Serve(args) => {
+            storm::serve(args).await?;
+            true
+        }
+        Command::ServeMinimal => {
+            storm::serve_minimal().await?;
+            true
+        }
+    };
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
