@@ -13,6 +13,12 @@ mod storm;
 mod sync;
 mod wire;
 
+/// glibc's allocator fragments and contends under many small, short-lived
+/// allocations across threads (protobuf, JSON, HTTP/2 frames); mimalloc
+/// does not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use anyhow::Result;

@@ -338,6 +338,11 @@ async fn lists_page_and_order_by_live_popularity() {
 
     let mine = viewer.call(json!({"listMyRooms": {}})).await;
     assert_eq!(mine["listMyRooms"]["memberships"][0]["room"]["roomId"], news.as_str());
+    // Unbounded rooms count members in sharded counters: joins and leaves add up.
+    assert_eq!(mine["listMyRooms"]["memberships"][0]["room"]["memberCount"], "2", "{mine}");
+    viewer.call(json!({"leaveRoom": {"roomId": news}})).await;
+    let after = admin.call(json!({"getRoom": {"roomId": news}})).await;
+    assert_eq!(after["getRoom"]["room"]["memberCount"], "1", "{after}");
 }
 
 #[tokio::test]

@@ -13,6 +13,12 @@ use hearth::{App, Role, roles};
 use hearth_platform::{Config, shutdown, telemetry};
 use serde::Serialize;
 
+/// glibc's allocator fragments and contends under many small, short-lived
+/// allocations across threads (protobuf, JSON, HTTP/2 frames); mimalloc
+/// does not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "hearth", version, about = "Hearth: the social layer for IPTV platforms")]
 struct Cli {

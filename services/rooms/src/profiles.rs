@@ -63,6 +63,10 @@ impl Profiles {
                         if cache.len() > CAPACITY {
                             cache.clear();
                         }
+                        // Users identity does not know are remembered too, as bare ids.
+                        for id in chunk {
+                            cache.insert(*id, (now, UserRef { user_id: id.to_string(), ..Default::default() }));
+                        }
                         for profile in response.into_inner().profiles {
                             let Ok(id) = Uuid::parse_str(&profile.user_id) else { continue };
                             let user = UserRef {

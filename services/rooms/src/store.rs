@@ -16,7 +16,12 @@ use crate::{
 };
 
 const ROOM_COLUMNS: &str = "r.id, r.kind, r.visibility, r.state, r.title, r.description, r.image_url, r.media_kind, \
-     r.media_id, r.settings, r.capacity, r.created_by, r.owner_id, r.member_count, r.created_at, r.updated_at";
+     r.media_id, r.settings, r.capacity, r.created_by, r.owner_id, \
+     (r.member_count + coalesce((SELECT sum(c.n) FROM rooms.member_counts c WHERE c.room_id = r.id), 0))::bigint \
+     AS member_count, r.created_at, r.updated_at";
+
+/// Counter shards of an unbounded room (see the migration).
+const COUNT_SHARDS: u16 = 16;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RoomRow {
@@ -289,10 +294,16 @@ impl Store {
         if let Some(capacity) = change.capacity
             && capacity > 0
         {
-            let members: i64 = sqlx::query_scalar("SELECT member_count FROM rooms.rooms WHERE id = $1 FOR UPDATE")
-                .bind(room_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            // A bounded room counts in its own row again: fold the shards in.
+            let members: i64 = sqlx::query_scalar(
+                "UPDATE rooms.rooms SET member_count = member_count + \
+                 coalesce((SELECT sum(n) FROM rooms.member_counts WHERE room_id = $1), 0) WHERE id = $1 \
+                 RETURNING member_count",
+            )
+            .bind(room_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM rooms.member_counts WHERE room_id = $1").bind(room_id).execute(&mut *tx).await?;
             if members > i64::from(capacity) {
                 return Err(RoomsError::Precondition(
                     "capacity_below_members",
@@ -379,22 +390,38 @@ impl Store {
             }
             None => false,
         };
+        let inserted = sqlx::query(
+            "INSERT INTO rooms.members (room_id, user_id, role, via_invite) VALUES ($1, $2, 'member', $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(room_id)
+        .bind(user)
+        .bind(via_invite)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            // A concurrent join of the same user won.
+            return Ok(Joined::AlreadyMember);
+        }
+        // Bounded rooms: the row lock makes the capacity check exact; taken
+        // last, so it is held only until the commit.
         let admitted = sqlx::query(
             "UPDATE rooms.rooms SET member_count = member_count + 1, last_active_at = now() \
-             WHERE id = $1 AND (capacity = 0 OR member_count < capacity)",
+             WHERE id = $1 AND capacity > 0 AND member_count < capacity",
         )
         .bind(room_id)
         .execute(&mut *tx)
         .await?;
         if admitted.rows_affected() == 0 {
-            return Err(RoomsError::Exhausted("room_full", "the room is full".into()));
+            let unbounded: bool = sqlx::query_scalar("SELECT capacity = 0 FROM rooms.rooms WHERE id = $1")
+                .bind(room_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if !unbounded {
+                return Err(RoomsError::Exhausted("room_full", "the room is full".into()));
+            }
+            Self::count_shard(&mut tx, room_id, 1).await?;
         }
-        sqlx::query("INSERT INTO rooms.members (room_id, user_id, role, via_invite) VALUES ($1, $2, 'member', $3)")
-            .bind(room_id)
-            .bind(user)
-            .bind(via_invite)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(Joined::New { via_invite })
     }
@@ -406,20 +433,39 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         if removed.rows_affected() > 0 {
-            sqlx::query("UPDATE rooms.rooms SET member_count = member_count - 1 WHERE id = $1")
-                .bind(room_id)
-                .execute(&mut **tx)
-                .await?;
+            let bounded =
+                sqlx::query("UPDATE rooms.rooms SET member_count = member_count - 1 WHERE id = $1 AND capacity > 0")
+                    .bind(room_id)
+                    .execute(&mut **tx)
+                    .await?;
+            if bounded.rows_affected() == 0 {
+                Self::count_shard(tx, room_id, -1).await?;
+            }
         }
         Ok(removed.rows_affected() > 0)
+    }
+
+    /// Adds `delta` to a random counter shard of an unbounded room.
+    async fn count_shard(tx: &mut Transaction<'_, Postgres>, room_id: Uuid, delta: i64) -> Result<()> {
+        let slot = (rand::random::<u16>() % COUNT_SHARDS) as i16;
+        sqlx::query(
+            "INSERT INTO rooms.member_counts (room_id, slot, n) VALUES ($1, $2, $3) \
+             ON CONFLICT (room_id, slot) DO UPDATE SET n = rooms.member_counts.n + $3",
+        )
+        .bind(room_id)
+        .bind(slot)
+        .bind(delta)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 
     /// Ends `user`'s membership; the owner must transfer first unless alone.
     pub async fn leave(&self, room_id: Uuid, user: Uuid) -> Result<Left> {
         let mut tx = self.pool.begin().await?;
         let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT m.role, r.member_count FROM rooms.members m JOIN rooms.rooms r ON r.id = m.room_id \
-             WHERE m.room_id = $1 AND m.user_id = $2 FOR UPDATE OF r",
+            "SELECT m.role, (SELECT count(*) FROM rooms.members o WHERE o.room_id = m.room_id) \
+             FROM rooms.members m WHERE m.room_id = $1 AND m.user_id = $2 FOR UPDATE OF m",
         )
         .bind(room_id)
         .bind(user)

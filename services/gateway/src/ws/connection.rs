@@ -25,8 +25,11 @@ use crate::{
     },
 };
 
-/// How often a connection in a room has its round trip measured.
-const PROBE_INTERVAL: Duration = Duration::from_secs(2);
+/// How often a connection in a room has its round trip measured: a quick
+/// burst on entering (so the first scheduled start already knows it), then
+/// a slow pace (8 samples then span 80 s, enough to follow a changing path).
+const PROBE_BURST: [Duration; 3] = [Duration::ZERO, Duration::from_millis(250), Duration::from_millis(500)];
+const PROBE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Longest accepted `ref`.
 const MAX_REF_LEN: usize = 64;
@@ -266,9 +269,7 @@ impl Connection {
         }
         if self.rooms.is_empty() {
             // First room: measure the round trip right away.
-            if let Flow::Close(code, reason) = self.probe() {
-                return Flow::Close(code, reason);
-            }
+            self.probe_burst();
         }
         // Entering again re-subscribes and returns a fresh snapshot.
         self.state.hub.remove(room, self.id);
@@ -326,6 +327,20 @@ impl Connection {
             Notice::LeaseGone(_) => {}
         }
         Flow::Continue
+    }
+
+    /// Sends a few probes in quick succession.
+    fn probe_burst(&self) {
+        let out = self.out.clone();
+        let rtt = self.rtt.epoch();
+        tokio::spawn(async move {
+            for delay in PROBE_BURST {
+                tokio::time::sleep(delay).await;
+                if out.send(Message::Ping(crate::ws::rtt::payload(rtt).into())).is_err() {
+                    return;
+                }
+            }
+        });
     }
 
     /// Sends a round-trip probe (a WebSocket ping).

@@ -33,7 +33,12 @@ impl Default for Rtt {
 impl Rtt {
     /// The payload of the next ping: when it was sent.
     pub fn ping_payload(&self) -> Vec<u8> {
-        (self.epoch.elapsed().as_nanos() as u64).to_be_bytes().to_vec()
+        payload(self.epoch)
+    }
+
+    /// The instant ping payloads count from (for probes sent elsewhere).
+    pub fn epoch(&self) -> Instant {
+        self.epoch
     }
 
     /// Records the pong of one of our pings; ignores foreign payloads.
@@ -61,6 +66,11 @@ impl Rtt {
     pub fn shared(&self) -> Arc<AtomicI64> {
         self.best_ms.clone()
     }
+}
+
+/// A ping payload: nanoseconds since `epoch` when sent.
+pub fn payload(epoch: Instant) -> Vec<u8> {
+    (epoch.elapsed().as_nanos() as u64).to_be_bytes().to_vec()
 }
 
 /// A shared best-RTT value as a protobuf Duration, when known.
