@@ -442,3 +442,40 @@ async fn online_members_carry_their_profiles() {
     let listed = ws.call(json!({"listMembers": {"roomId": room}})).await;
     assert_eq!(listed["listMembers"]["members"][0]["user"]["username"], name.as_str(), "{listed}");
 }
+
+#[tokio::test]
+async fn updates_follow_the_mask_and_deletion_reaches_everyone() {
+    let app = TestApp::spawn().await;
+    let (_, mut host) = app.user_ws(&app.ws_url, &[]).await;
+    let room = create_room(&mut host, watch_party("Before", "ROOM_VISIBILITY_PUBLIC", 0)).await;
+    enter(&mut host, &room, false).await;
+    let (_, mut member) = app.user_ws(&app.ws_url, &[]).await;
+    enter(&mut member, &room, true).await;
+
+    let update = |title: &str, paths: &str| {
+        json!({"updateRoom": {"room": {"roomId": room, "title": title, "settings": {"playbackPolicy": "PLAYBACK_POLICY_EVERYONE"}},
+               "updateMask": {"paths": paths.split(',').collect::<Vec<_>>()}}})
+    };
+    let refused = member.call(update("Mine now", "title")).await;
+    assert!(error(&refused).1.starts_with("not_host"), "{refused}");
+    let refused = host.call(update("x", "createdBy")).await;
+    assert_eq!(error(&refused).2, "update_mask", "{refused}");
+    let updated = host.call(update("After", "title,settings.playbackPolicy")).await;
+    assert_eq!(updated["updateRoom"]["room"]["title"], "After", "{updated}");
+    assert_eq!(updated["updateRoom"]["room"]["settings"]["playbackPolicy"], "PLAYBACK_POLICY_EVERYONE");
+    let event = member.event_where(Duration::from_secs(5), |f| f["roomEvent"].get("roomUpdated").is_some()).await;
+    assert_eq!(event["roomEvent"]["roomUpdated"]["room"]["title"], "After");
+    // With EVERYONE, members control playback.
+    let paused = member.call(json!({"play": {"roomId": room}})).await;
+    assert_eq!(paused["play"]["playback"]["status"], "PLAYBACK_STATUS_PLAYING", "{paused}");
+
+    let refused = member.call(json!({"deleteRoom": {"roomId": room}})).await;
+    assert!(error(&refused).1.starts_with("not_owner"), "{refused}");
+    let deleted = host.call(json!({"deleteRoom": {"roomId": room}})).await;
+    assert!(deleted.get("deleteRoom").is_some(), "{deleted}");
+    member.event_where(Duration::from_secs(5), |f| f["roomEvent"].get("roomDeleted").is_some()).await;
+    let personal = member.event_where(Duration::from_secs(5), |f| f.get("userEvent").is_some()).await;
+    assert_eq!(personal["userEvent"]["removedFromRoom"]["kind"], "REMOVAL_KIND_ROOM_DELETED");
+    let gone = member.call(json!({"getRoom": {"roomId": room}})).await;
+    assert_eq!(error(&gone).0, "not_found");
+}

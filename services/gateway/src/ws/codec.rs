@@ -46,6 +46,18 @@ fn decode_json(text: &str) -> Result<ClientFrame, DecodeError> {
     })
 }
 
+/// The `ref` of a JSON frame that failed to decode as a ClientFrame (a
+/// field of the wrong type, say), so the client can still pair the error
+/// with its request; empty when there is none or it is too long.
+pub fn salvage_ref(message: &Message) -> String {
+    let Message::Text(text) = message else { return String::new() };
+    serde_json::from_str::<serde_json::Value>(text.as_str())
+        .ok()
+        .and_then(|value| value.get("ref")?.as_str().map(str::to_owned))
+        .filter(|reference| reference.chars().count() <= 64)
+        .unwrap_or_default()
+}
+
 /// Encodes one outbound frame.
 pub fn encode(encoding: Encoding, frame: &ServerFrame) -> Message {
     match encoding {
@@ -110,6 +122,15 @@ mod tests {
         assert!(matches!(decode_json(r#"{"teleport":{}}"#), Err(DecodeError::UnknownType(_))));
         assert!(matches!(decode_json("{not json"), Err(DecodeError::Invalid(_))));
         assert!(matches!(decode_json(r#"{"auth":{"accessToken":5}}"#), Err(DecodeError::Invalid(_))));
+    }
+
+    #[test]
+    fn refs_are_salvaged_from_frames_that_fail_to_decode() {
+        let bad = Message::Text(r#"{"ref":"q1","getRoom":{"roomId":5}}"#.into());
+        assert!(matches!(decode(&bad), Some((_, Err(DecodeError::Invalid(_))))));
+        assert_eq!(salvage_ref(&bad), "q1");
+        assert_eq!(salvage_ref(&Message::Text("{nope".into())), "");
+        assert_eq!(salvage_ref(&Message::Text(format!(r#"{{"ref":"{}"}}"#, "x".repeat(65)).into())), "");
     }
 
     #[test]

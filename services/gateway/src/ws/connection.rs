@@ -199,8 +199,14 @@ impl Connection {
         }
         let frame = match decoded {
             Ok(frame) => frame,
-            Err(DecodeError::Invalid(message)) => return self.reject("", "invalid_frame", message, ""),
-            Err(DecodeError::UnknownType(message)) => return self.reject("", "unknown_frame", message, ""),
+            Err(DecodeError::Invalid(text)) => {
+                let reference = codec::salvage_ref(&message);
+                return self.reject(&reference, "invalid_frame", text, "");
+            }
+            Err(DecodeError::UnknownType(text)) => {
+                let reference = codec::salvage_ref(&message);
+                return self.reject(&reference, "unknown_frame", text, "");
+            }
         };
         hearth_platform::metrics::ws_frames()
             .add(1, &[KeyValue::new("direction", "in"), KeyValue::new("outcome", "ok")]);

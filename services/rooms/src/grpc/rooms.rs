@@ -127,7 +127,9 @@ impl RoomsApi {
     ) -> Result<pb::UpdateRoomResponse> {
         let input = req.room.ok_or_else(|| invalid("room", "is required"))?;
         let id = validate_room_field(&input.room_id)?;
-        let paths = req.update_mask.map(|m| m.paths).unwrap_or_default();
+        // Proto field names; lowerCamelCase (as JSON clients write them) is accepted too.
+        let paths: Vec<String> =
+            req.update_mask.map(|m| m.paths).unwrap_or_default().iter().map(|p| snake_case(p)).collect();
         if paths.is_empty() {
             return Err(invalid("update_mask", "must name at least one field"));
         }
@@ -315,6 +317,20 @@ impl RoomsApi {
     }
 }
 
+/// `settings.playbackPolicy` → `settings.playback_policy`.
+fn snake_case(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 4);
+    for c in path.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn validate_room_field(raw: &str) -> Result<Uuid> {
     Ok(hearth_platform::validate::uuid("room.room_id", raw)?)
 }
@@ -328,4 +344,13 @@ fn optional_kind(raw: i32) -> Result<Option<Kind>> {
         return Ok(None);
     }
     convert::kind_from(raw).map(Some).ok_or_else(|| invalid("kind", "unknown value"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mask_paths_accept_camel_case() {
+        assert_eq!(super::snake_case("settings.playbackPolicy"), "settings.playback_policy");
+        assert_eq!(super::snake_case("image_url"), "image_url");
+    }
 }
