@@ -105,43 +105,33 @@ impl TestApp {
         }
     }
 
-    /// A second gateway of the same deployment (its own process state, the
-    /// same services), as a separate pod would be.
-    pub async fn spawn_gateway(&self) -> TestApp {
+    /// A second gateway pod: the gateway role in its own OS process
+    /// (`binary` is `env!("CARGO_BIN_EXE_hearth-test-gateway")`), serving
+    /// the same deployment. `kill` SIGKILLs it: no cleanup code runs.
+    pub async fn spawn_gateway_process(&self, binary: &str) -> GatewayProcess {
+        use tokio::io::AsyncBufReadExt;
         let mut config = self.config.clone();
         config.gateway.addr = ([127, 0, 0, 1], 0).into();
         config.services.identity_url = self.grpc_url.clone();
         config.services.rooms_url = self.grpc_url.clone();
-        let mut app = Self::start(config, self.database.clone(), &[Role::Gateway]).await;
-        app.owns_database = false;
-        app
-    }
-
-    /// A second gateway on its own runtime and thread, which `kill` stops
-    /// abruptly, as a crashed pod: no cleanup code runs.
-    pub async fn spawn_killable_gateway(&self) -> KillableGateway {
-        let mut config = self.config.clone();
-        config.gateway.addr = ([127, 0, 0, 1], 0).into();
-        config.services.identity_url = self.grpc_url.clone();
-        config.services.rooms_url = self.grpc_url.clone();
-        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
-        let (kill_tx, kill_rx) = std::sync::mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime =
-                tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-            let app = runtime
-                .block_on(App::start(config, &[Role::Gateway], CancellationToken::new()))
-                .expect("start gateway");
-            let _ = addr_tx.send(app.gateway_addr);
-            runtime.spawn(async move {
-                let _ = app.wait().await;
-            });
-            let _ = kill_rx.recv();
-            // Drops every task mid-flight: like SIGKILL, nothing says goodbye.
-            runtime.shutdown_background();
-        });
-        let addr = addr_rx.await.expect("gateway started").expect("gateway address");
-        KillableGateway { ws_url: format!("ws://{addr}/v1/ws"), kill: Some(kill_tx), thread: Some(thread) }
+        config.telemetry.log_filter = "warn".into();
+        let json = serde_json::to_string(&config).expect("config serialises");
+        let mut child = tokio::process::Command::new(binary)
+            .env("HEARTH_TEST_CONFIG", json)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the gateway process");
+        let stdout = child.stdout.take().expect("child stdout");
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the gateway process starts within 30 s")
+            .expect("read the gateway's stdout")
+            .expect("the gateway prints READY");
+        let addr = ready.strip_prefix("READY ").expect("READY <addr>").to_owned();
+        GatewayProcess { ws_url: format!("ws://{addr}/v1/ws"), child }
     }
 
     /// An access token for any user id, signed with this app's key (no
@@ -207,28 +197,17 @@ impl TestApp {
     }
 }
 
-/// A gateway that can be killed without any cleanup.
-pub struct KillableGateway {
+/// A gateway running as a separate OS process.
+pub struct GatewayProcess {
     pub ws_url: String,
-    kill: Option<std::sync::mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    child: tokio::process::Child,
 }
 
-impl KillableGateway {
-    /// Stops the gateway abruptly; its sockets close, its leases stay.
-    pub fn kill(&mut self) {
-        if let Some(kill) = self.kill.take() {
-            let _ = kill.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for KillableGateway {
-    fn drop(&mut self) {
-        self.kill();
+impl GatewayProcess {
+    /// SIGKILLs the process, as a crashed pod: its sockets close, its
+    /// presence leases stay behind until they expire.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("kill the gateway process");
     }
 }
 

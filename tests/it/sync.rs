@@ -36,9 +36,9 @@ fn fast_presence(config: &mut hearth_platform::Config) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fifty_clients_on_two_gateways_see_the_same_versions_in_order() {
+async fn fifty_clients_on_two_gateway_processes_see_the_same_versions_in_order() {
     let app = TestApp::spawn_with(hearth::Role::ALL, fast_presence).await;
-    let second = app.spawn_gateway().await;
+    let second = app.spawn_gateway_process(env!("CARGO_BIN_EXE_hearth-test-gateway")).await;
     let (_, mut host) = app.user_ws(&app.ws_url, &[]).await;
     let room = create_room(&mut host, watch_party("Fifty", "ROOM_VISIBILITY_PUBLIC", 100)).await;
     enter(&mut host, &room, false).await;
@@ -166,7 +166,7 @@ async fn zapping_to_a_live_channel_has_no_shared_position() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_gateways_users_leave_presence_within_the_ttl() {
     let app = TestApp::spawn_with(hearth::Role::ALL, fast_presence).await;
-    let mut doomed = app.spawn_killable_gateway().await;
+    let mut doomed = app.spawn_gateway_process(env!("CARGO_BIN_EXE_hearth-test-gateway")).await;
     let (_, mut observer) = app.user_ws(&app.ws_url, &[]).await;
     let room = create_room(&mut observer, watch_party("Crash", "ROOM_VISIBILITY_PUBLIC", 0)).await;
     enter(&mut observer, &room, false).await;
@@ -184,7 +184,7 @@ async fn a_killed_gateways_users_leave_presence_within_the_ttl() {
     assert_eq!(snapshot["getRoomSnapshot"]["snapshot"]["presence"]["onlineUsers"], "4", "leases are renewed");
 
     let killed_at = std::time::Instant::now();
-    doomed.kill();
+    doomed.kill().await;
     for (id, _) in &victims {
         observer
             .event_where(Duration::from_secs(8), |f| {
