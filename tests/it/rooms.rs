@@ -479,3 +479,30 @@ async fn updates_follow_the_mask_and_deletion_reaches_everyone() {
     let gone = member.call(json!({"getRoom": {"roomId": room}})).await;
     assert_eq!(error(&gone).0, "not_found");
 }
+
+#[tokio::test]
+async fn personal_invites_reach_real_users_only() {
+    let app = TestApp::spawn().await;
+    let (_, mut host) = app.user_ws(&app.ws_url, &[]).await;
+    let room = create_room(&mut host, watch_party("Personal", "ROOM_VISIBILITY_PRIVATE", 0)).await;
+    let friend = app.register(&hearth_tests::username("friend")).await;
+    let mut friend_ws = app.ws().await;
+    friend_ws.auth(&friend.access_token).await;
+    let ghost = "0190b7a0-0000-7000-8000-00000000dead";
+    let reply = host
+        .call(json!({"inviteUsers": {"roomId": room, "userIds": [friend.user_id, ghost], "message": "film?"}}))
+        .await;
+    assert_eq!(reply["inviteUsers"]["invitedUserIds"], json!([friend.user_id]), "{reply}");
+    assert_eq!(reply["inviteUsers"]["skipped"][0]["reason"], "INVITE_SKIP_REASON_USER_NOT_FOUND");
+    let invited =
+        friend_ws.event_where(Duration::from_secs(5), |f| f["userEvent"].get("inviteReceived").is_some()).await;
+    let received = &invited["userEvent"]["inviteReceived"];
+    assert_eq!(received["message"], "film?");
+    let code = received["invite"]["code"].as_str().expect("personal code").to_owned();
+    // The personal invite admits its invitee only.
+    let (_, mut other) = app.user_ws(&app.ws_url, &[]).await;
+    let refused = other.call(json!({"enterRoom": {"roomId": room, "inviteCode": code}})).await;
+    assert!(error(&refused).1.starts_with("invite_not_yours"), "{refused}");
+    let joined = friend_ws.call(json!({"enterRoom": {"roomId": room, "inviteCode": code}})).await;
+    assert_eq!(joined["enterRoom"]["joined"], true, "{joined}");
+}

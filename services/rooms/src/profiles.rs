@@ -92,6 +92,20 @@ impl Profiles {
         found
     }
 
+    /// Which of `ids` are accounts identity knows; `None` when identity
+    /// cannot tell (unreachable or not configured), so that callers skip
+    /// the check rather than treat everyone as unknown.
+    pub async fn existing(&self, ids: &[Uuid]) -> Option<std::collections::HashSet<Uuid>> {
+        let client = self.client.as_ref()?;
+        let mut known = std::collections::HashSet::new();
+        for chunk in ids.chunks(BATCH) {
+            let request = GetProfilesRequest { user_ids: chunk.iter().map(Uuid::to_string).collect() };
+            let response = client.clone().get_profiles(request).await.ok()?;
+            known.extend(response.into_inner().profiles.iter().filter_map(|p| Uuid::parse_str(&p.user_id).ok()));
+        }
+        Some(known)
+    }
+
     /// One user's ref.
     pub async fn one(&self, id: Uuid) -> UserRef {
         self.refs(&[id]).await.remove(&id).unwrap_or_else(|| UserRef { user_id: id.to_string(), ..Default::default() })

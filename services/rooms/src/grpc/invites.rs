@@ -146,6 +146,7 @@ impl RoomsApi {
         let users: Vec<Uuid> = users.into_iter().collect();
         let members = self.store.existing_members(room, &users).await?;
         let banned = self.store.banned_among(room, &users).await?;
+        let known = self.profiles.existing(&users).await;
         let mut response = pb::InviteUsersResponse::default();
         let expires = time::OffsetDateTime::now_utc() + lifetime;
         for user in users {
@@ -153,6 +154,8 @@ impl RoomsApi {
                 Some(pb::InviteSkipReason::AlreadyMember)
             } else if banned.contains(&user) {
                 Some(pb::InviteSkipReason::Banned)
+            } else if known.as_ref().is_some_and(|known| !known.contains(&user)) {
+                Some(pb::InviteSkipReason::UserNotFound)
             } else {
                 None
             };
