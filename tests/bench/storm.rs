@@ -483,6 +483,21 @@ struct Measured {
 }
 
 impl Measured {
+    fn of(args: &StormArgs, result: &Storm, idle: Memory, loaded: Memory) -> Self {
+        Self {
+            storm_clients: args.clients,
+            joined: result.latencies.len(),
+            all_joined: result.all_joined,
+            latency: Summary::of(&result.latencies),
+            idle,
+            loaded,
+            failures: result.failures.clone(),
+            dropped: result.dropped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Measured {
     fn per_connection_kib(&self) -> f64 {
         if self.joined == 0 {
             return f64::NAN;
@@ -529,16 +544,7 @@ async fn measure_hearth(args: &StormArgs) -> Result<Measured> {
     let result = storm(&server.url, Mode::Hearth { room_id }, tokens, args.concurrency).await;
     settle(args.settle_s).await;
     let loaded = memory(server.pid())?;
-    let measured = Measured {
-        storm_clients: args.clients,
-        joined: result.latencies.len(),
-        all_joined: result.all_joined,
-        latency: Summary::of(&result.latencies),
-        idle,
-        loaded,
-        failures: result.failures.clone(),
-        dropped: result.dropped.load(Ordering::Relaxed),
-    };
+    let measured = Measured::of(args, &result, idle, loaded);
     result.release().await;
     drop(admin);
     server.stop().await?;
@@ -553,16 +559,7 @@ async fn measure_minimal(args: &StormArgs) -> Result<Measured> {
     let result = storm(&server.url, Mode::Bare, vec![String::new(); args.clients], args.concurrency).await;
     settle(args.settle_s).await;
     let loaded = memory(server.pid())?;
-    let measured = Measured {
-        storm_clients: args.clients,
-        joined: result.latencies.len(),
-        all_joined: result.all_joined,
-        latency: Summary::of(&result.latencies),
-        idle,
-        loaded,
-        failures: result.failures.clone(),
-        dropped: result.dropped.load(Ordering::Relaxed),
-    };
+    let measured = Measured::of(args, &result, idle, loaded);
     result.release().await;
     server.stop().await?;
     Ok(measured)

@@ -414,17 +414,7 @@ fn render_gone(status: InviteStatus, url: Option<&str>) -> String {
         InviteStatus::Revoked => ("This invite was revoked", "Ask the person who invited you for a new link."),
         _ => ("This invite is used up", "It has been used as often as allowed. Ask for a new link."),
     };
-    let mut body = String::new();
-    element(&mut body, "h1", None, title);
-    element(&mut body, "p", None, message);
-    render(&Page {
-        title: title.to_owned(),
-        description: message.to_owned(),
-        og_type: "website",
-        url,
-        image: None,
-        body,
-    })
+    render_notice(title, message, url)
 }
 
 /// A page for an error `status`, worded for people, not for developers.
@@ -439,6 +429,11 @@ fn render_error_page(status: StatusCode) -> String {
         StatusCode::TOO_MANY_REQUESTS => ("Too many requests", "Please wait a moment and try again."),
         _ => ("Something went wrong", "We could not load this invite. Please try again later."),
     };
+    render_notice(title, message, None)
+}
+
+/// A page with just a headline and a line of text (no room details).
+fn render_notice(title: &str, message: &str, url: Option<&str>) -> String {
     let mut body = String::new();
     element(&mut body, "h1", None, title);
     element(&mut body, "p", None, message);
@@ -446,7 +441,7 @@ fn render_error_page(status: StatusCode) -> String {
         title: title.to_owned(),
         description: message.to_owned(),
         og_type: "website",
-        url: None,
+        url,
         image: None,
         body,
     })
