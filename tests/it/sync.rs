@@ -137,6 +137,11 @@ async fn a_straggler_is_released_after_the_ready_timeout() {
     // Reports for an old version are ignored.
     let stale = slow.call(json!({"reportReadiness": {"roomId": room, "playbackVersion": waiting.to_string(), "readiness": "READINESS_READY"}})).await;
     assert!(stale["reportReadiness"]["applied"].is_null(), "ignored: {stale}");
+    // A version not yet issued is refused: it would count as ready for every later wait.
+    let future = slow
+        .call(json!({"reportReadiness": {"roomId": room, "playbackVersion": (waiting + 1000).to_string(), "readiness": "READINESS_READY"}}))
+        .await;
+    assert_eq!(future["error"]["field"], "playback_version", "{future}");
 }
 
 #[tokio::test]

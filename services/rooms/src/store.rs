@@ -463,18 +463,23 @@ impl Store {
     /// Ends `user`'s membership; the owner must transfer first unless alone.
     pub async fn leave(&self, room_id: Uuid, user: Uuid) -> Result<Left> {
         let mut tx = self.pool.begin().await?;
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT m.role, (SELECT count(*) FROM rooms.members o WHERE o.room_id = m.room_id) \
-             FROM rooms.members m WHERE m.room_id = $1 AND m.user_id = $2 FOR UPDATE OF m",
-        )
-        .bind(room_id)
-        .bind(user)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((role, members)) = row else {
+        let role: Option<String> =
+            sqlx::query_scalar("SELECT role FROM rooms.members WHERE room_id = $1 AND user_id = $2 FOR UPDATE")
+                .bind(room_id)
+                .bind(user)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(role) = role else {
             return Err(RoomsError::NotFound("not_member", "you are not a member of this room"));
         };
         if role == "owner" {
+            // Whether anyone else is left: at most two rows, whatever the room's size.
+            let members: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM (SELECT 1 FROM rooms.members WHERE room_id = $1 LIMIT 2) AS m",
+            )
+            .bind(room_id)
+            .fetch_one(&mut *tx)
+            .await?;
             if members > 1 {
                 return Err(RoomsError::Precondition(
                     "owner_must_transfer",

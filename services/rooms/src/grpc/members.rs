@@ -116,8 +116,8 @@ impl RoomsApi {
             req.page.as_ref(),
             &["members", &req.room_id, &req.online_only.to_string(), &req.role.to_string()],
         )?;
-        let (online, _) = self.state.online(room, 10_000).await?;
         let members = if req.online_only {
+            let (online, _) = self.state.online(room, 10_000).await?;
             let ids: Vec<Uuid> = online.iter().map(|(u, _)| *u).collect();
             let rows = self.store.members_among(room, &ids).await?;
             let mut all: Vec<pb::Member> = online
@@ -147,21 +147,21 @@ impl RoomsApi {
             all.into_iter().skip(page.offset as usize).take(page.size as usize).collect::<Vec<_>>()
         } else {
             let rows = self.store.members(room, role, page.offset, page.size).await?;
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
+            let counts = self.state.connection_counts(room, &ids).await?;
             rows.iter()
-                .map(|row| {
-                    let connections = online.iter().find(|(u, _)| *u == row.user_id).map(|(_, c)| *c).unwrap_or(0);
-                    pb::Member {
-                        user: Some(convert::user_ref(row.user_id)),
-                        role: convert::role(Some(row.role())) as i32,
-                        join_time: Some(convert::timestamp(row.joined_at)),
-                        online: connections > 0,
-                        connection_count: connections,
-                        playback: None,
-                    }
+                .zip(counts)
+                .map(|(row, connections)| pb::Member {
+                    user: Some(convert::user_ref(row.user_id)),
+                    role: convert::role(Some(row.role())) as i32,
+                    join_time: Some(convert::timestamp(row.joined_at)),
+                    online: connections > 0,
+                    connection_count: connections,
+                    playback: None,
                 })
                 .collect()
         };
-        let mut members = members;
+        let mut members: Vec<pb::Member> = members;
         let ids: Vec<Uuid> =
             members.iter().filter_map(|m| m.user.as_ref().and_then(|u| Uuid::parse_str(&u.user_id).ok())).collect();
         let mut users = self.profiles.refs(&ids).await;

@@ -387,6 +387,10 @@ impl RoomsApi {
             self.state.set_round_trip(room, caller.id, rtt.min(10_000)).await?;
         }
         let stored = self.state.load_playback(room).await?;
+        if req.playback_version > stored.group.version {
+            // A READY for a version not yet issued would count for every future wait.
+            return Err(invalid("playback_version", "is newer than the room's playback version"));
+        }
         let mut record = self.state.member_playback(room, &[caller.id]).await?.pop().unwrap_or_default();
         let applied = record.report(readiness, req.playback_version, stored.group.version);
         if applied {

@@ -234,6 +234,18 @@ impl State {
         Ok(users.iter().filter_map(|u| Uuid::parse_str(u).ok()).collect())
     }
 
+    /// Connection counts of `users` in the room (0 when offline).
+    pub async fn connection_counts(&self, room: Uuid, users: &[Uuid]) -> redis::RedisResult<Vec<u32>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.redis.clone();
+        let fields: Vec<String> = users.iter().map(Uuid::to_string).collect();
+        let counts: Vec<Option<u32>> =
+            redis::cmd("HMGET").arg(self.room_key(room, "users")).arg(&fields).query_async(&mut conn).await?;
+        Ok(counts.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
     pub async fn is_online(&self, room: Uuid, user: Uuid) -> redis::RedisResult<bool> {
         let mut conn = self.redis.clone();
         redis::cmd("HEXISTS").arg(self.room_key(room, "users")).arg(user.to_string()).query_async(&mut conn).await
