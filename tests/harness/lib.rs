@@ -105,6 +105,16 @@ impl TestApp {
         }
     }
 
+    /// More roles of the same deployment in this process (a second chat
+    /// replica, a second gateway): same database, Redis prefix and NATS
+    /// prefix; the first app cleans up.
+    pub async fn start_shared(config: Config, roles: &[Role]) -> TestApp {
+        let database = String::new();
+        let mut app = Self::start(config, database, roles).await;
+        app.owns_database = false;
+        app
+    }
+
     /// A second gateway pod: the gateway role in its own OS process
     /// (`binary` is `env!("CARGO_BIN_EXE_hearth-test-gateway")`), serving
     /// the same deployment. `kill` SIGKILLs it: no cleanup code runs.
@@ -114,6 +124,7 @@ impl TestApp {
         config.gateway.addr = ([127, 0, 0, 1], 0).into();
         config.services.identity_url = self.grpc_url.clone();
         config.services.rooms_url = self.grpc_url.clone();
+        config.services.chat_url = self.grpc_url.clone();
         config.telemetry.log_filter = "warn".into();
         let json = serde_json::to_string(&config).expect("config serialises");
         let mut child = tokio::process::Command::new(binary)

@@ -2,6 +2,7 @@
 //! environment per test (see the harness).
 
 mod auth_http;
+mod chat;
 mod health;
 mod identity_grpc;
 mod rooms;

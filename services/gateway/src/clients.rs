@@ -7,8 +7,11 @@ use hearth_platform::{
     grpc::{self, GrpcError, TracedChannel},
 };
 use hearth_proto::{
-    hearth::rooms::v1::{
-        room_presence_service_client::RoomPresenceServiceClient, rooms_service_client::RoomsServiceClient,
+    hearth::{
+        chat::v1::chat_service_client::ChatServiceClient,
+        rooms::v1::{
+            room_presence_service_client::RoomPresenceServiceClient, rooms_service_client::RoomsServiceClient,
+        },
     },
     identity::identity_service_client::IdentityServiceClient,
 };
@@ -19,6 +22,7 @@ pub struct Clients {
     pub identity: IdentityServiceClient<TracedChannel>,
     pub rooms: RoomsServiceClient<TracedChannel>,
     pub presence: RoomPresenceServiceClient<TracedChannel>,
+    pub chat: ChatServiceClient<TracedChannel>,
     identity_health: tonic_health::pb::health_client::HealthClient<TracedChannel>,
 }
 
@@ -26,7 +30,9 @@ impl Clients {
     pub fn new(config: &ServicesConfig) -> Result<Self, GrpcError> {
         let identity = grpc::channel(&config.identity_url, config.connect_timeout, config.request_timeout)?;
         let rooms = grpc::channel(&config.rooms_url, config.connect_timeout, config.request_timeout)?;
+        let chat = grpc::channel(&config.chat_url, config.connect_timeout, config.request_timeout)?;
         Ok(Self {
+            chat: ChatServiceClient::new(chat),
             rooms: RoomsServiceClient::new(rooms.clone()),
             presence: RoomPresenceServiceClient::new(rooms),
             identity: IdentityServiceClient::new(identity.clone()),

@@ -43,6 +43,7 @@ pub async fn migrate(config: &Config) -> Result<(), AppError> {
     hearth_platform::db::ensure_database(&config.database).await?;
     hearth_identity::migrate(config).await?;
     hearth_rooms::migrate(config).await?;
+    hearth_chat::migrate(config).await?;
     Ok(())
 }
 
@@ -62,6 +63,9 @@ impl App {
             if roles.contains(&Role::Rooms) {
                 config.services.rooms_url = format!("http://{}", loopback(local));
             }
+            if roles.contains(&Role::Chat) {
+                config.services.chat_url = format!("http://{}", loopback(local));
+            }
             Some((listener, local))
         } else {
             None
@@ -74,6 +78,7 @@ impl App {
             match role {
                 Role::Identity => hearth_identity::Identity::new(&deps, shutdown.clone()).register(&mut services),
                 Role::Rooms => hearth_rooms::Rooms::new(&deps, shutdown.clone()).await.register(&mut services),
+                Role::Chat => hearth_chat::Chat::new(&deps, shutdown.clone()).await?.register(&mut services),
                 Role::Gateway => {}
             }
         }

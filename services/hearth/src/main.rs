@@ -33,7 +33,7 @@ struct Cli {
 enum Command {
     /// Runs a set of roles until SIGTERM/SIGINT.
     Serve {
-        /// `all`, or a comma-separated list of gateway, identity, rooms.
+        /// `all`, or a comma-separated list of gateway, identity, rooms, chat.
         #[arg(long, default_value = "all")]
         roles: String,
         /// Run migrations before serving.

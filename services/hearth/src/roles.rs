@@ -8,17 +8,19 @@ pub enum Role {
     Gateway,
     Identity,
     Rooms,
+    Chat,
 }
 
 impl Role {
     /// Every role this release can run, in start order.
-    pub const ALL: &[Role] = &[Role::Identity, Role::Rooms, Role::Gateway];
+    pub const ALL: &[Role] = &[Role::Identity, Role::Rooms, Role::Chat, Role::Gateway];
 
     pub fn name(self) -> &'static str {
         match self {
             Role::Gateway => "gateway",
             Role::Identity => "identity",
             Role::Rooms => "rooms",
+            Role::Chat => "chat",
         }
     }
 }
@@ -31,15 +33,15 @@ impl fmt::Display for Role {
 
 /// Roles of the architecture whose code has not landed yet: named so that
 /// asking for one gets a clear refusal rather than "unknown role".
-const PLANNED: &[&str] = &["chat", "polls", "recommendations", "provider"];
+const PLANNED: &[&str] = &["polls", "recommendations", "provider"];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoleError {
     #[error(
-        "role `{0}` is part of Hearth's design but not available in this release; available roles: gateway, identity, rooms"
+        "role `{0}` is part of Hearth's design but not available in this release; available roles: gateway, identity, rooms, chat"
     )]
     NotAvailable(String),
-    #[error("unknown role `{0}`; available roles: all, gateway, identity, rooms")]
+    #[error("unknown role `{0}`; available roles: all, gateway, identity, rooms, chat")]
     Unknown(String),
     #[error("no roles given")]
     Empty,
@@ -53,6 +55,7 @@ impl FromStr for Role {
             "gateway" => Ok(Role::Gateway),
             "identity" => Ok(Role::Identity),
             "rooms" => Ok(Role::Rooms),
+            "chat" => Ok(Role::Chat),
             other if PLANNED.contains(&other) => Err(RoleError::NotAvailable(other.to_owned())),
             other => Err(RoleError::Unknown(other.to_owned())),
         }
@@ -84,13 +87,13 @@ mod tests {
 
     #[test]
     fn all_expands_and_lists_dedupe() {
-        assert_eq!(parse("all").unwrap(), vec![Role::Identity, Role::Rooms, Role::Gateway]);
+        assert_eq!(parse("all").unwrap(), vec![Role::Identity, Role::Rooms, Role::Chat, Role::Gateway]);
         assert_eq!(parse("gateway, identity,gateway").unwrap(), vec![Role::Identity, Role::Gateway]);
     }
 
     #[test]
     fn planned_and_unknown_roles_are_refused_clearly() {
-        assert!(matches!(parse("gateway,chat"), Err(RoleError::NotAvailable(r)) if r == "chat"));
+        assert!(matches!(parse("gateway,polls"), Err(RoleError::NotAvailable(r)) if r == "polls"));
         assert!(matches!(parse("teapot"), Err(RoleError::Unknown(_))));
         assert_eq!(parse(""), Err(RoleError::Empty));
     }

@@ -10,7 +10,7 @@ use hearth_platform::nats::Nats;
 use hearth_proto::{
     hearth::{
         common::v1::UserRef,
-        events::v1::{Envelope, NewFollower, UserEvent, user_event},
+        events::v1::{BlocksChanged, Envelope, NewFollower, UserEvent, user_event},
     },
     identity::UserDeleted,
 };
@@ -43,26 +43,35 @@ impl Events {
     }
 
     /// Tells the followee (on any gateway) about a new follower: a personal
-    /// `UserEvent` in an `Envelope` on `user.<followee>.follower`.
+    /// `UserEvent` on `user.<followee>.follower`.
     pub async fn followed(&self, follower: &crate::store::UserRow, followee: Uuid, mutual: bool) {
+        let now = crate::grpc::timestamp(time::OffsetDateTime::now_utc());
+        let kind = user_event::Kind::NewFollower(NewFollower {
+            follower: Some(UserRef {
+                user_id: follower.id.to_string(),
+                username: follower.username.clone(),
+                display_name: follower.display_name.clone(),
+                avatar_url: follower.avatar_url.clone(),
+            }),
+            mutual,
+            follow_time: Some(now),
+        });
+        self.personal(followee, "follower", kind).await;
+    }
+
+    /// Tells the blocker's gateways to reload the block list (they filter
+    /// chat by it): `user.<blocker>.blocks`.
+    pub async fn blocks_changed(&self, blocker: Uuid, other: Uuid, blocked: bool) {
+        let kind = user_event::Kind::BlocksChanged(BlocksChanged { user_id: other.to_string(), blocked });
+        self.personal(blocker, "blocks", kind).await;
+    }
+
+    /// Publishes a personal event (core NATS, best effort).
+    async fn personal(&self, user: Uuid, suffix: &str, kind: user_event::Kind) {
         let id = Uuid::now_v7().to_string();
         let now = crate::grpc::timestamp(time::OffsetDateTime::now_utc());
-        let subject = self.nats.subject(&format!("user.{followee}.follower"));
-        let event = UserEvent {
-            user_id: followee.to_string(),
-            event_id: id.clone(),
-            time: Some(now),
-            kind: Some(user_event::Kind::NewFollower(NewFollower {
-                follower: Some(UserRef {
-                    user_id: follower.id.to_string(),
-                    username: follower.username.clone(),
-                    display_name: follower.display_name.clone(),
-                    avatar_url: follower.avatar_url.clone(),
-                }),
-                mutual,
-                follow_time: Some(now),
-            })),
-        };
+        let subject = self.nats.subject(&format!("user.{user}.{suffix}"));
+        let event = UserEvent { user_id: user.to_string(), event_id: id.clone(), time: Some(now), kind: Some(kind) };
         let envelope = Envelope {
             id,
             occurred_at: Some(now),
@@ -72,7 +81,7 @@ impl Events {
             payload: event.encode_to_vec(),
         };
         if let Err(error) = self.nats.publish(subject, Bytes::from(envelope.encode_to_vec())).await {
-            tracing::warn!(%error, "new-follower notification not sent");
+            tracing::warn!(%error, suffix, "personal event not sent");
         }
     }
 

@@ -71,6 +71,9 @@ async fn verify_password(password: String, hash: String) -> Result<bool> {
     .map_err(|e| IdentityError::Hashing(e.to_string()))?
 }
 
+/// Most block-list entries ListBlockedIds returns.
+const MAX_BLOCKED_IDS: i64 = 10_000;
+
 fn profile(user: UserRow, counts: store::Counts) -> pb::Profile {
     pb::Profile {
         user_id: user.id.to_string(),
@@ -467,6 +470,7 @@ impl IdentityService for IdentityApi {
                     return Err(domain_field("user_id", "cannot block yourself"));
                 }
                 self.store.block(me, target).await?;
+                self.events.blocks_changed(me, target, true).await;
                 Ok(pb::BlockResponse {})
             }
             .await,
@@ -482,6 +486,7 @@ impl IdentityService for IdentityApi {
                 let (_, me) = self.caller(&request)?;
                 let target = domain::user_id("user_id", &request.get_ref().user_id)?;
                 self.store.unblock(me, target).await?;
+                self.events.blocks_changed(me, target, false).await;
                 Ok(pb::UnblockResponse {})
             }
             .await,
@@ -500,6 +505,49 @@ impl IdentityService for IdentityApi {
                 let after = Cursor::decode(&r.page_token)?;
                 let (blocked, next_page_token) = edges(self.store.block_page(me, after, size).await?, size);
                 Ok(pb::ListBlocksResponse { blocked, next_page_token })
+            }
+            .await,
+        )
+    }
+
+    async fn list_blocked_ids(
+        &self,
+        request: Request<pb::ListBlockedIdsRequest>,
+    ) -> std::result::Result<Response<pb::ListBlockedIdsResponse>, Status> {
+        reply(
+            async {
+                let (_, me) = self.caller(&request)?;
+                let ids = self.store.blocked_ids(me, MAX_BLOCKED_IDS).await?;
+                Ok(pb::ListBlockedIdsResponse { user_ids: ids.iter().map(Uuid::to_string).collect() })
+            }
+            .await,
+        )
+    }
+
+    async fn lookup_usernames(
+        &self,
+        request: Request<pb::LookupUsernamesRequest>,
+    ) -> std::result::Result<Response<pb::LookupUsernamesResponse>, Status> {
+        reply(
+            async {
+                let (_, me) = self.caller(&request)?;
+                let names = &request.get_ref().usernames;
+                if names.is_empty() || names.len() > 20 {
+                    return Err(domain_field("usernames", "must hold 1–20 usernames"));
+                }
+                let names = names.iter().map(|n| domain::username(n)).collect::<std::result::Result<Vec<_>, _>>()?;
+                let rows = self.store.users_by_username(&names, me).await?;
+                Ok(pb::LookupUsernamesResponse {
+                    users: rows
+                        .into_iter()
+                        .map(|u| hearth_proto::hearth::common::v1::UserRef {
+                            user_id: u.id.to_string(),
+                            username: u.username,
+                            display_name: u.display_name,
+                            avatar_url: u.avatar_url,
+                        })
+                        .collect(),
+                })
             }
             .await,
         )

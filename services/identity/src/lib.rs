@@ -73,7 +73,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     deps::serve_role(config, "hearth-identity", shutdown, |deps, shutdown| async move {
         let mut services = GrpcServices::default();
         Identity::new(&deps, shutdown).register(&mut services);
-        services
+        Ok(services)
     })
     .await
 }

@@ -252,6 +252,29 @@ impl Store {
             .await?)
     }
 
+    /// Users by (lower-case) username, leaving out those who blocked `viewer`.
+    pub async fn users_by_username(&self, usernames: &[String], viewer: Uuid) -> Result<Vec<UserRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM identity.users u WHERE u.username = ANY($1) \
+             AND NOT EXISTS (SELECT 1 FROM identity.blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $2)"
+        )))
+        .bind(usernames)
+        .bind(viewer)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Everyone `user_id` blocked, newest first, at most `limit`.
+    pub async fn blocked_ids(&self, user_id: Uuid, limit: i64) -> Result<Vec<Uuid>> {
+        Ok(sqlx::query_scalar(
+            "SELECT blocked_id FROM identity.blocks WHERE blocker_id = $1 ORDER BY created_at DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub async fn counts(&self, user_id: Uuid) -> Result<Counts> {
         let (followers, following): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM identity.follows WHERE followee_id = $1),

@@ -26,6 +26,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub identity: IdentityConfig,
     pub rooms: RoomsConfig,
+    pub chat: ChatConfig,
     pub services: ServicesConfig,
     pub telemetry: TelemetryConfig,
     pub shutdown: ShutdownConfig,
@@ -307,12 +308,77 @@ impl Default for RoomsConfig {
     }
 }
 
+/// Chat-role settings: message limits, send rates, the resume window and
+/// live reactions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    /// Longest message in Unicode characters (rooms may set less).
+    pub max_message_length: u32,
+    /// Most newlines in one message.
+    pub max_newlines: u32,
+    /// Messages a member or guest may send per `rate_window`.
+    pub member_messages_per_window: u32,
+    /// Messages a moderator may send per `rate_window`.
+    pub moderator_messages_per_window: u32,
+    #[serde(with = "humantime_serde")]
+    pub rate_window: Duration,
+    /// Sequenced events kept per room in the Redis recent window.
+    pub recent_window: u32,
+    /// Resume returns at most this many missed events; beyond it the
+    /// client is told it is too far behind and reloads history.
+    pub resume_max_events: u32,
+    /// Resume covers at most this much time.
+    #[serde(with = "humantime_serde")]
+    pub resume_max_age: Duration,
+    /// Live-reaction aggregation window.
+    #[serde(with = "humantime_serde")]
+    pub live_reaction_window: Duration,
+    /// Live-reaction taps counted per user per second; more are dropped.
+    pub live_reactions_per_user_per_second: u32,
+    /// Typing indicators are broadcast only in rooms with at most this many
+    /// users online.
+    pub typing_max_online: u64,
+    /// Shield mode's preset: slow mode.
+    #[serde(with = "humantime_serde")]
+    pub shield_slow_mode: Duration,
+    /// Shield mode's preset: minimum membership age to send.
+    #[serde(with = "humantime_serde")]
+    pub shield_followers_min_age: Duration,
+    /// How often each chat replica checks the outbox for events that were
+    /// not published right after their commit (a crash in between).
+    #[serde(with = "humantime_serde")]
+    pub outbox_interval: Duration,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            max_message_length: 500,
+            max_newlines: 10,
+            member_messages_per_window: 20,
+            moderator_messages_per_window: 100,
+            rate_window: Duration::from_secs(30),
+            recent_window: 1000,
+            resume_max_events: 1000,
+            resume_max_age: Duration::from_secs(24 * 3600),
+            live_reaction_window: Duration::from_millis(250),
+            live_reactions_per_user_per_second: 10,
+            typing_max_online: 100,
+            shield_slow_mode: Duration::from_secs(30),
+            shield_followers_min_age: Duration::from_secs(600),
+            outbox_interval: Duration::from_millis(500),
+        }
+    }
+}
+
 /// Where the gRPC services are, for roles that call them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServicesConfig {
     pub identity_url: String,
     pub rooms_url: String,
+    pub chat_url: String,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
@@ -324,6 +390,7 @@ impl Default for ServicesConfig {
         Self {
             identity_url: "http://127.0.0.1:50051".into(),
             rooms_url: "http://127.0.0.1:50051".into(),
+            chat_url: "http://127.0.0.1:50051".into(),
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
         }

@@ -94,10 +94,10 @@ pub async fn serve_role<F, Fut>(
 ) -> Result<(), StartError>
 where
     F: FnOnce(Deps, tokio_util::sync::CancellationToken) -> Fut,
-    Fut: std::future::Future<Output = crate::grpc::GrpcServices>,
+    Fut: std::future::Future<Output = Result<crate::grpc::GrpcServices, StartError>>,
 {
     let deps = Deps::connect(config, name).await?;
-    let services = register(deps.clone(), shutdown.clone()).await;
+    let services = register(deps.clone(), shutdown.clone()).await?;
     let listener = crate::grpc::bind(deps.config.grpc.addr).await?;
     crate::grpc::serve(
         listener,

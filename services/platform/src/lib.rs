@@ -1,6 +1,7 @@
 //! Hearth's shared plumbing — the only code services share: configuration,
 //! telemetry and trace propagation, Postgres/Redis/NATS connections, access
-//! token verification, gRPC serving with health and reflection, and the one
+//! token verification, the cached profile lookup every service shows users
+//! with, gRPC serving with health and reflection, and the one
 //! mapping from failures to gRPC codes and client-facing error codes.
 
 pub mod auth;
@@ -12,6 +13,7 @@ pub mod grpc;
 pub mod http;
 pub mod metrics;
 pub mod nats;
+pub mod profiles;
 pub mod propagation;
 pub mod redis;
 pub mod secret;

@@ -66,3 +66,26 @@ pub fn ws_closes() -> &'static Counter<u64> {
             .build()
     })
 }
+
+/// Chat messages posted, by outcome (`posted`, `held`, `refused`).
+pub fn chat_messages() -> &'static Counter<u64> {
+    static C: OnceLock<Counter<u64>> = OnceLock::new();
+    C.get_or_init(|| meter().u64_counter("hearth.chat.messages").with_description("Chat sends by outcome").build())
+}
+
+/// Chat resumes, by source (`redis`, `postgres`) or `too_far_behind`.
+pub fn chat_resumes() -> &'static Counter<u64> {
+    static C: OnceLock<Counter<u64>> = OnceLock::new();
+    C.get_or_init(|| meter().u64_counter("hearth.chat.resumes").with_description("Chat resumes by source").build())
+}
+
+/// Outbox entries the relay had to publish (their publisher failed or died).
+pub fn chat_outbox_relayed() -> &'static Counter<u64> {
+    static C: OnceLock<Counter<u64>> = OnceLock::new();
+    C.get_or_init(|| {
+        meter()
+            .u64_counter("hearth.chat.outbox.relayed")
+            .with_description("Chat events published by the outbox relay rather than right after their commit")
+            .build()
+    })
+}

@@ -12,7 +12,6 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
-pub mod profiles;
 pub mod state;
 pub mod store;
 pub mod sweeper;
@@ -24,7 +23,8 @@ use hearth_platform::{
     grpc::GrpcServices,
 };
 use hearth_proto::hearth::rooms::v1::{
-    room_presence_service_server::RoomPresenceServiceServer, rooms_service_server::RoomsServiceServer,
+    room_access_service_server::RoomAccessServiceServer, room_presence_service_server::RoomPresenceServiceServer,
+    rooms_service_server::RoomsServiceServer,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -60,7 +60,7 @@ impl Rooms {
                 .ok()
                 .map(hearth_proto::identity::identity_service_client::IdentityServiceClient::new);
         let api = RoomsApi {
-            profiles: profiles::Profiles::new(identity),
+            profiles: hearth_platform::profiles::Profiles::new(identity),
             store: store::Store::new(deps.pg.clone()),
             state: state::State::new(deps.redis.clone(), deps.keys.clone()),
             events,
@@ -71,10 +71,11 @@ impl Rooms {
         Self { api }
     }
 
-    /// Adds RoomsService and RoomPresenceService to the process's listener.
+    /// Adds RoomsService, RoomPresenceService and RoomAccessService to the process's listener.
     pub fn register(&self, services: &mut GrpcServices) {
         services.add(RoomsServiceServer::new(self.api.clone()));
         services.add(RoomPresenceServiceServer::new(self.api.clone()));
+        services.add(RoomAccessServiceServer::new(self.api.clone()));
     }
 }
 
@@ -83,7 +84,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Star
     deps::serve_role(config, "hearth-rooms", shutdown, |deps, shutdown| async move {
         let mut services = GrpcServices::default();
         Rooms::new(&deps, shutdown).await.register(&mut services);
-        services
+        Ok(services)
     })
     .await
 }

@@ -282,6 +282,27 @@ impl Store {
         }))
     }
 
+    /// Membership and ban of each user (one query), in the order given.
+    pub async fn standings(&self, room_id: Uuid, users: &[Uuid]) -> Result<Vec<(Uuid, Option<MemberRow>, bool)>> {
+        let rows: Vec<(Uuid, Option<String>, Option<OffsetDateTime>, bool)> = sqlx::query_as(
+            "SELECT u.id, m.role, m.joined_at, EXISTS (SELECT 1 FROM rooms.bans b WHERE b.room_id = $1 \
+             AND b.user_id = u.id AND (b.expires_at IS NULL OR b.expires_at > now())) \
+             FROM unnest($2::uuid[]) WITH ORDINALITY AS u(id, ord) \
+             LEFT JOIN rooms.members m ON m.room_id = $1 AND m.user_id = u.id ORDER BY u.ord",
+        )
+        .bind(room_id)
+        .bind(users)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, role, joined_at, banned)| {
+                let member = role.zip(joined_at).map(|(role, joined_at)| MemberRow { user_id, role, joined_at });
+                (user_id, member, banned)
+            })
+            .collect())
+    }
+
     pub async fn room(&self, room_id: Uuid) -> Result<Option<RoomRow>> {
         Ok(sqlx::query_as(AssertSqlSafe(format!("SELECT {ROOM_COLUMNS} FROM rooms.rooms r WHERE r.id = $1")))
             .bind(room_id)

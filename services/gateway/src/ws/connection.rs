@@ -18,7 +18,7 @@ use crate::{
     ws::{
         close,
         codec::{self, DecodeError, Encoding},
-        hub::Notice,
+        hub::{Blocks, Notice},
         outbound::{self, Outbound},
         requests::{self, Ctx, Enter},
         rtt::Rtt,
@@ -57,6 +57,8 @@ struct Connection {
     notices: mpsc::UnboundedSender<Notice>,
     rtt: Rtt,
     runner: requests::Runner,
+    /// Users this user blocked: their chat is hidden from this connection.
+    blocks: Blocks,
 }
 
 fn now() -> hearth_proto::wkt::Timestamp {
@@ -136,8 +138,12 @@ impl Connection {
                         }),
                     })),
                 };
+                let first = self.user.is_none();
                 self.user = Some(claims);
                 self.token = token.to_owned();
+                if first {
+                    self.reload_blocks();
+                }
                 self.send(&connected)
             }
             Err(err) => {
@@ -145,6 +151,25 @@ impl Connection {
                 Flow::Close(close::AUTH_FAILED, "authentication failed")
             }
         }
+    }
+
+    /// Loads the user's block list (in the background: until it arrives
+    /// the previous list applies).
+    fn reload_blocks(&self) {
+        let (state, token, blocks) = (self.state.clone(), self.token.clone(), self.blocks.clone());
+        tokio::spawn(async move {
+            let request = hearth_proto::identity::ListBlockedIdsRequest {};
+            match state.clients.identity.clone().list_blocked_ids(crate::clients::authorized(request, &token)).await {
+                Ok(response) => {
+                    let ids: HashSet<Uuid> =
+                        response.into_inner().user_ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect();
+                    if let Ok(mut current) = blocks.write() {
+                        *current = std::sync::Arc::new(ids);
+                    }
+                }
+                Err(status) => tracing::warn!(code = ?status.code(), "block list not loaded"),
+            }
+        });
     }
 
     /// Forwards one personal event (an `Envelope` holding a `UserEvent`).
@@ -156,6 +181,9 @@ impl Connection {
             .and_then(|envelope| hearth_proto::hearth::events::v1::UserEvent::decode(envelope.payload.as_ref()).ok());
         match event {
             Some(event) => {
+                if matches!(event.kind, Some(hearth_proto::hearth::events::v1::user_event::Kind::BlocksChanged(_))) {
+                    self.reload_blocks();
+                }
                 self.send(&ServerFrame { r#ref: String::new(), kind: Some(server_frame::Kind::UserEvent(event)) })
             }
             None => {
@@ -239,7 +267,7 @@ impl Connection {
             client_frame::Kind::ExitRoom(request) => self.exit_room(reference, &request.room_id),
             kind => {
                 let ctx = self.ctx(reference.clone());
-                if requests::rooms_request(ctx, &self.runner, kind, &self.rtt.shared()) {
+                if requests::service_request(ctx, &mut self.runner, kind, &self.rtt.shared()) {
                     Flow::Continue
                 } else {
                     // Frames of areas whose services this deployment does not run yet.
@@ -293,6 +321,7 @@ impl Connection {
             request,
             notices: self.notices.clone(),
             rtt_ms: self.rtt.shared(),
+            blocks: self.blocks.clone(),
         };
         requests::enter_room(self.ctx(reference), enter);
     }
@@ -392,6 +421,7 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
         notices,
         rtt: Rtt::default(),
         runner: requests::Runner::new(),
+        blocks: Blocks::default(),
         limiter: RateLimiter::direct(quota(&config)),
         state,
         out: out.clone(),

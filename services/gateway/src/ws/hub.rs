@@ -5,18 +5,27 @@
 //!
 //! A connection entering a room is registered *before* the rooms service is
 //! asked for the snapshot, with its events held back; once the snapshot's
-//! version is known the reply goes out first and then the held events newer
-//! than it. So the reply precedes every event of the room and nothing is
-//! lost or delivered twice.
+//! version and the chat position are known the reply goes out first and
+//! then the held events newer than them. So the reply precedes every event
+//! of the room and nothing is lost or delivered twice.
+//!
+//! Sequenced chat events are put in order per room before fan-out: chat
+//! replicas may publish n + 1 before n, duplicates (an outbox relay racing
+//! the publisher) are dropped, and a gap is waited for up to
+//! [`GAP_WAIT`] before the events after it go out anyway (the client sees
+//! the gap and resumes). Messages by someone a receiver blocked reach that
+//! receiver as a HIDDEN placeholder, the only frame encoded per receiver.
 
 use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
+    collections::{BTreeMap, HashMap, HashSet},
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
 };
 
 use futures::StreamExt;
 use hearth_platform::nats::Nats;
 use hearth_proto::hearth::{
+    chat::v1::{ChatEvent, MessageHidden, chat_event},
     events::v1::Envelope,
     gateway::v1::{ServerFrame, server_frame},
     rooms::v1::{RoomEvent, RoomRole, room_event},
@@ -44,6 +53,13 @@ pub enum Notice {
     EnterFailed(Uuid),
 }
 
+/// How long a gap in a room's chat sequence is waited for.
+pub const GAP_WAIT: Duration = Duration::from_secs(1);
+
+/// The users a connection blocked, shared with its room subscriptions and
+/// replaced whole when the list changes.
+pub type Blocks = Arc<RwLock<Arc<HashSet<Uuid>>>>;
+
 /// One connection in one room.
 struct Subscriber {
     user: String,
@@ -54,11 +70,72 @@ struct Subscriber {
     held: Option<Vec<Arc<Shared>>>,
     /// Versioned events up to this one are covered by the snapshot.
     after_version: u64,
+    /// Chat events up to this sequence are covered by the enter reply.
+    after_sequence: u64,
+    blocks: Blocks,
     notices: mpsc::UnboundedSender<Notice>,
+}
+
+/// A room's sequenced chat events, put in order before fan-out.
+#[derive(Default)]
+struct ChatOrder {
+    /// The next sequence to fan out; 0 until the room's first position is
+    /// known.
+    next: u64,
+    /// Events after a gap, and since when the gap is waited for.
+    pending: BTreeMap<u64, Arc<Shared>>,
+    gap_since: Option<Instant>,
+}
+
+impl ChatOrder {
+    /// Takes one event; returns the events now ready, in order.
+    fn push(&mut self, sequence: u64, event: Arc<Shared>) -> Vec<Arc<Shared>> {
+        if self.next == 0 {
+            self.next = sequence;
+        }
+        if sequence < self.next {
+            return Vec::new(); // a duplicate
+        }
+        self.pending.insert(sequence, event);
+        self.drain()
+    }
+
+    fn drain(&mut self) -> Vec<Arc<Shared>> {
+        let mut ready = Vec::new();
+        while let Some(event) = self.pending.remove(&self.next) {
+            ready.push(event);
+            self.next += 1;
+        }
+        self.gap_since = if self.pending.is_empty() { None } else { self.gap_since.or(Some(Instant::now())) };
+        ready
+    }
+
+    /// Gives up on a gap waited for longer than `wait`: the events after it
+    /// go out (clients see the gap and resume).
+    fn expire(&mut self, wait: Duration) -> Vec<Arc<Shared>> {
+        match (self.gap_since, self.pending.keys().next()) {
+            (Some(since), Some(first)) if since.elapsed() >= wait => {
+                self.next = *first;
+                self.gap_since = None;
+                self.drain()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// A connection's starting position: the room's order starts there if
+    /// nothing was seen yet.
+    fn start_at(&mut self, position: u64) {
+        if self.next == 0 {
+            self.next = position + 1;
+            self.pending.retain(|seq, _| *seq > position);
+        }
+    }
 }
 
 struct RoomEntry {
     subscribers: HashMap<Uuid, Subscriber>,
+    chat: ChatOrder,
     pump: tokio::task::JoinHandle<()>,
 }
 
@@ -76,6 +153,7 @@ pub struct Registration {
     pub user: String,
     pub out: Outbound,
     pub encoding: Encoding,
+    pub blocks: Blocks,
     pub notices: mpsc::UnboundedSender<Notice>,
 }
 
@@ -115,6 +193,8 @@ impl Hub {
             moderator: false,
             held: Some(Vec::new()),
             after_version: 0,
+            after_sequence: 0,
+            blocks: reg.blocks,
             notices: reg.notices,
         };
         {
@@ -138,26 +218,29 @@ impl Hub {
                 let pump = tokio::spawn(pump(self.clone(), reg.room, subscription));
                 let mut subscribers = HashMap::new();
                 subscribers.insert(reg.connection, subscriber);
-                rooms.insert(reg.room, RoomEntry { subscribers, pump });
+                rooms.insert(reg.room, RoomEntry { subscribers, chat: ChatOrder::default(), pump });
             }
         }
         Ok(())
     }
 
-    /// Sends the enter reply, then the held events newer than `version`,
-    /// and turns the connection live.
-    pub fn activate(&self, room: Uuid, connection: Uuid, version: u64, role: i32, reply: &ServerFrame) -> bool {
+    /// Sends the enter reply, then the held events newer than `version`
+    /// (room) and `sequence` (chat), and turns the connection live.
+    pub fn activate(&self, room: Uuid, connection: Uuid, covered: Covered, reply: &ServerFrame) -> bool {
         let mut rooms = self.lock();
-        let Some(subscriber) = rooms.get_mut(&room).and_then(|e| e.subscribers.get_mut(&connection)) else {
+        let Some(entry) = rooms.get_mut(&room) else { return false };
+        entry.chat.start_at(covered.sequence);
+        let Some(subscriber) = entry.subscribers.get_mut(&connection) else {
             return false;
         };
-        subscriber.moderator = role_at_least_moderator(role);
-        subscriber.after_version = version;
+        subscriber.moderator = role_at_least_moderator(covered.role);
+        subscriber.after_version = covered.version;
+        subscriber.after_sequence = covered.sequence;
         let held = subscriber.held.take().unwrap_or_default();
         let mut ok = subscriber.out.send(crate::ws::codec::encode(subscriber.encoding, reply)).is_ok();
         for event in held {
-            if ok && deliverable(event.frame(), version) {
-                ok = subscriber.out.send(event.message(subscriber.encoding)).is_ok();
+            if ok {
+                ok = send_to(subscriber, &event, chat_author(event.frame()));
             }
         }
         if !ok {
@@ -181,15 +264,49 @@ impl Hub {
 
     /// Delivers one NATS message to the room's local connections.
     fn deliver(&self, room: Uuid, subject_tail: &str, payload: &[u8]) {
-        let Some(event) = Envelope::decode(payload)
-            .ok()
-            .filter(|e| e.r#type == "hearth.rooms.v1.RoomEvent")
-            .and_then(|e| RoomEvent::decode(e.payload.as_ref()).ok())
-        else {
-            tracing::debug!(%room, subject_tail, "ignored an event the gateway does not deliver");
+        let Ok(envelope) = Envelope::decode(payload) else {
+            tracing::debug!(%room, subject_tail, "ignored an undecodable event");
             return;
         };
         let moderators_only = subject_tail.starts_with("mod.");
+        match envelope.r#type.as_str() {
+            "hearth.rooms.v1.RoomEvent" => match RoomEvent::decode(envelope.payload.as_ref()) {
+                Ok(event) => self.deliver_room_event(room, moderators_only, event),
+                Err(_) => tracing::debug!(%room, "ignored an undecodable room event"),
+            },
+            "hearth.chat.v1.ChatEvent" => match ChatEvent::decode(envelope.payload.as_ref()) {
+                Ok(event) => self.deliver_chat_event(room, moderators_only, event),
+                Err(_) => tracing::debug!(%room, "ignored an undecodable chat event"),
+            },
+            other => tracing::debug!(%room, r#type = other, "ignored an event the gateway does not deliver"),
+        }
+    }
+
+    fn deliver_chat_event(&self, room: Uuid, moderators_only: bool, event: ChatEvent) {
+        let sequence = event.sequence;
+        let shared = Arc::new(Shared::new(ServerFrame {
+            r#ref: String::new(),
+            kind: Some(server_frame::Kind::ChatEvent(event)),
+        }));
+        let mut rooms = self.lock();
+        let Some(entry) = rooms.get_mut(&room) else { return };
+        let ready = if sequence > 0 { entry.chat.push(sequence, shared) } else { vec![shared] };
+        fan_out(entry, moderators_only, &ready);
+        drop_if_empty(&mut rooms, room);
+    }
+
+    /// Releases chat events held behind a gap that did not fill in time.
+    fn expire_gaps(&self, room: Uuid) {
+        let mut rooms = self.lock();
+        let Some(entry) = rooms.get_mut(&room) else { return };
+        let ready = entry.chat.expire(GAP_WAIT);
+        if !ready.is_empty() {
+            tracing::warn!(%room, released = ready.len(), "chat gap not filled in time; clients will resume");
+            fan_out(entry, false, &ready);
+        }
+    }
+
+    fn deliver_room_event(&self, room: Uuid, moderators_only: bool, event: RoomEvent) {
         // Who leaves the room after this event, and whose role changed.
         let (removed_user, removes_all) = match &event.kind {
             Some(room_event::Kind::MemberKicked(k)) => (k.user.as_ref().map(|u| u.user_id.clone()), false),
@@ -222,19 +339,11 @@ impl Hub {
             if moderators_only && !subscriber.moderator {
                 continue;
             }
-            if let Some(held) = &mut subscriber.held {
-                held.push(shared.clone());
-                continue;
-            }
-            if !deliverable(shared.frame(), subscriber.after_version) {
-                continue;
-            }
-            if subscriber.out.send(shared.message(subscriber.encoding)).is_err() {
-                subscriber.out.close(close::SLOW_CONSUMER, "outbound queue overflow");
+            if !send_to(subscriber, &shared, None) {
                 gone.push(*connection);
                 continue;
             }
-            if removes_all || removed_user.as_deref() == Some(subscriber.user.as_str()) {
+            if subscriber.held.is_none() && (removes_all || removed_user.as_deref() == Some(subscriber.user.as_str())) {
                 gone.push(*connection);
             }
         }
@@ -243,19 +352,117 @@ impl Hub {
                 let _ = subscriber.notices.send(Notice::Removed(room));
             }
         }
-        if entry.subscribers.is_empty()
-            && let Some(entry) = rooms.remove(&room)
-        {
-            entry.pump.abort();
-        }
+        drop_if_empty(&mut rooms, room);
     }
 }
 
-/// Whether a connection whose snapshot covers `after_version` gets it:
-/// unversioned events always, versioned ones only when newer.
-fn deliverable(frame: &ServerFrame, after_version: u64) -> bool {
+/// What an enter reply covers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Covered {
+    /// The snapshot's room version.
+    pub version: u64,
+    /// The chat position.
+    pub sequence: u64,
+    /// The connection's room role.
+    pub role: i32,
+}
+
+/// Unsubscribes from a room nobody here is in any more.
+fn drop_if_empty(rooms: &mut HashMap<Uuid, RoomEntry>, room: Uuid) {
+    if rooms.get(&room).is_some_and(|e| e.subscribers.is_empty())
+        && let Some(entry) = rooms.remove(&room)
+    {
+        entry.pump.abort();
+    }
+}
+
+/// Sends chat events to every subscriber of the room that gets them;
+/// slow consumers are closed and removed.
+fn fan_out(entry: &mut RoomEntry, moderators_only: bool, events: &[Arc<Shared>]) {
+    if events.is_empty() {
+        return;
+    }
+    let authors: Vec<Option<Uuid>> = events.iter().map(|e| chat_author(e.frame())).collect();
+    let mut gone = Vec::new();
+    for (connection, subscriber) in entry.subscribers.iter_mut() {
+        if moderators_only && !subscriber.moderator {
+            continue;
+        }
+        for (event, author) in events.iter().zip(&authors) {
+            if !send_to(subscriber, event, *author) {
+                gone.push(*connection);
+                break;
+            }
+        }
+    }
+    for connection in gone {
+        entry.subscribers.remove(&connection);
+    }
+}
+
+/// Queues one event to one subscriber (held while it enters, filtered by
+/// what its enter reply covered and by its blocks); false when the
+/// subscriber's queue overflowed and it was closed.
+fn send_to(subscriber: &mut Subscriber, event: &Arc<Shared>, author: Option<Uuid>) -> bool {
+    if let Some(held) = &mut subscriber.held {
+        held.push(event.clone());
+        return true;
+    }
+    if !deliverable(event.frame(), subscriber.after_version, subscriber.after_sequence) {
+        return true;
+    }
+    let blocked = author.is_some_and(|a| subscriber.blocks.read().is_ok_and(|set| set.contains(&a)));
+    let message = if blocked {
+        match hidden(event.frame()) {
+            Some(frame) => crate::ws::codec::encode(subscriber.encoding, &frame),
+            None => return true, // typing of a blocked user: not shown
+        }
+    } else {
+        event.message(subscriber.encoding)
+    };
+    if subscriber.out.send(message).is_err() {
+        subscriber.out.close(close::SLOW_CONSUMER, "outbound queue overflow");
+        return false;
+    }
+    true
+}
+
+/// The user behind a chat event that a receiver's blocks may hide.
+fn chat_author(frame: &ServerFrame) -> Option<Uuid> {
+    let Some(server_frame::Kind::ChatEvent(event)) = &frame.kind else { return None };
+    let user = match &event.kind {
+        Some(chat_event::Kind::MessagePosted(p)) => p.message.as_ref()?.author.as_ref()?,
+        Some(chat_event::Kind::TypingUpdated(t)) => t.user.as_ref()?,
+        _ => return None,
+    };
+    Uuid::parse_str(&user.user_id).ok()
+}
+
+/// The placeholder a receiver who blocked the author gets instead of a
+/// message; None for events that are simply not shown (typing).
+fn hidden(frame: &ServerFrame) -> Option<ServerFrame> {
+    let Some(server_frame::Kind::ChatEvent(event)) = &frame.kind else { return None };
+    if !matches!(event.kind, Some(chat_event::Kind::MessagePosted(_))) {
+        return None;
+    }
+    Some(ServerFrame {
+        r#ref: String::new(),
+        kind: Some(server_frame::Kind::ChatEvent(ChatEvent {
+            room_id: event.room_id.clone(),
+            sequence: event.sequence,
+            time: event.time,
+            kind: Some(chat_event::Kind::MessageHidden(MessageHidden {})),
+        })),
+    })
+}
+
+/// Whether a connection whose enter reply covers `after_version` and
+/// `after_sequence` gets an event: unversioned and unsequenced events
+/// always, the others only when newer.
+fn deliverable(frame: &ServerFrame, after_version: u64, after_sequence: u64) -> bool {
     match &frame.kind {
         Some(server_frame::Kind::RoomEvent(event)) => event.version == 0 || event.version > after_version,
+        Some(server_frame::Kind::ChatEvent(event)) => event.sequence == 0 || event.sequence > after_sequence,
         _ => true,
     }
 }
@@ -263,7 +470,15 @@ fn deliverable(frame: &ServerFrame, after_version: u64) -> bool {
 /// Reads a room's subscription until the hub drops the room.
 async fn pump(hub: Hub, room: Uuid, mut subscription: async_nats::Subscriber) {
     let prefix = hub.nats.subject(&format!("room.{room}."));
-    while let Some(message) = subscription.next().await {
+    loop {
+        let message = match tokio::time::timeout(GAP_WAIT / 4, subscription.next()).await {
+            Ok(Some(message)) => message,
+            Ok(None) => break,
+            Err(_) => {
+                hub.expire_gaps(room);
+                continue;
+            }
+        };
         let span = tracing::info_span!("room.fanout", %room, subject = %message.subject);
         hearth_platform::propagation::set_remote_parent(
             &span,
@@ -272,6 +487,7 @@ async fn pump(hub: Hub, room: Uuid, mut subscription: async_nats::Subscriber) {
         let _entered = span.enter();
         let tail = message.subject.as_str().strip_prefix(prefix.as_str()).unwrap_or_default();
         hub.deliver(room, tail, &message.payload);
+        hub.expire_gaps(room);
     }
 }
 
@@ -288,10 +504,61 @@ mod tests {
 
     #[test]
     fn snapshots_cover_older_versions_but_never_unversioned_events() {
-        assert!(!deliverable(&event(5), 5));
-        assert!(!deliverable(&event(4), 5));
-        assert!(deliverable(&event(6), 5));
-        assert!(deliverable(&event(0), 5));
+        assert!(!deliverable(&event(5), 5, 0));
+        assert!(!deliverable(&event(4), 5, 0));
+        assert!(deliverable(&event(6), 5, 0));
+        assert!(deliverable(&event(0), 5, 0));
+    }
+
+    fn chat(sequence: u64) -> Arc<Shared> {
+        Arc::new(Shared::new(ServerFrame {
+            r#ref: String::new(),
+            kind: Some(server_frame::Kind::ChatEvent(ChatEvent { sequence, ..Default::default() })),
+        }))
+    }
+
+    fn sequences(events: &[Arc<Shared>]) -> Vec<u64> {
+        events
+            .iter()
+            .map(|e| match &e.frame().kind {
+                Some(server_frame::Kind::ChatEvent(c)) => c.sequence,
+                _ => 0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chat_events_are_reordered_and_deduplicated() {
+        let mut order = ChatOrder::default();
+        order.start_at(10);
+        assert_eq!(sequences(&order.push(12, chat(12))), Vec::<u64>::new(), "12 waits for 11");
+        assert_eq!(sequences(&order.push(11, chat(11))), vec![11, 12]);
+        assert!(order.push(11, chat(11)).is_empty(), "a duplicate is dropped");
+        assert!(order.push(5, chat(5)).is_empty(), "old events are dropped");
+        assert_eq!(sequences(&order.push(13, chat(13))), vec![13]);
+    }
+
+    #[test]
+    fn a_gap_is_given_up_after_the_wait() {
+        let mut order = ChatOrder::default();
+        order.start_at(0);
+        assert_eq!(sequences(&order.push(1, chat(1))), vec![1]);
+        assert!(order.push(3, chat(3)).is_empty());
+        assert!(order.expire(Duration::from_secs(60)).is_empty(), "still waiting");
+        assert_eq!(sequences(&order.expire(Duration::ZERO)), vec![3]);
+        assert!(order.push(2, chat(2)).is_empty(), "the late event is now old");
+        assert_eq!(sequences(&order.push(4, chat(4))), vec![4]);
+    }
+
+    #[test]
+    fn chat_positions_cover_older_sequences() {
+        let frame = |sequence| ServerFrame {
+            r#ref: String::new(),
+            kind: Some(server_frame::Kind::ChatEvent(ChatEvent { sequence, ..Default::default() })),
+        };
+        assert!(!deliverable(&frame(7), 0, 7));
+        assert!(deliverable(&frame(8), 0, 7));
+        assert!(deliverable(&frame(0), 0, 7), "live events are never covered");
     }
 
     #[test]

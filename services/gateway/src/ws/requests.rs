@@ -19,7 +19,7 @@ use crate::{
     ws::{
         close,
         codec::{self, Encoding},
-        hub::{Notice, Registration},
+        hub::{Blocks, Covered, Notice, Registration},
         outbound::Outbound,
         rtt,
     },
@@ -79,65 +79,76 @@ impl Ctx {
     }
 }
 
-/// Runs a connection's request calls: concurrently by default, but in
-/// arrival order for frames whose order matters (playback commands and
-/// readiness reports: a BUFFERING overtaken by the READY sent after it
-/// would hold the group until the ready timeout).
-#[derive(Clone)]
+/// Which queue runs a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// Concurrently with everything else.
+    Any,
+    /// In arrival order with the other playback frames (a BUFFERING
+    /// overtaken by the READY sent after it would hold the group until the
+    /// ready timeout).
+    Playback,
+    /// In arrival order with the other chat sends (a user's own messages
+    /// must keep the order they were typed in).
+    Chat,
+}
+
+type Job = futures::future::BoxFuture<'static, ()>;
+
+/// Runs a connection's request calls: concurrently by default, in arrival
+/// order within a lane. A lane's task is started on its first use, so an
+/// idle connection costs nothing here.
+#[derive(Default)]
 pub struct Runner {
-    ordered: mpsc::UnboundedSender<futures::future::BoxFuture<'static, ()>>,
+    playback: Option<mpsc::UnboundedSender<Job>>,
+    chat: Option<mpsc::UnboundedSender<Job>>,
+}
+
+fn ordered_lane() -> mpsc::UnboundedSender<Job> {
+    let (lane, mut jobs) = mpsc::unbounded_channel::<Job>();
+    tokio::spawn(async move {
+        while let Some(job) = jobs.recv().await {
+            job.await;
+        }
+    });
+    lane
 }
 
 impl Runner {
-    /// A runner whose ordered queue lives as long as the connection.
     pub fn new() -> Self {
-        let (ordered, mut jobs) = mpsc::unbounded_channel::<futures::future::BoxFuture<'static, ()>>();
-        tokio::spawn(async move {
-            while let Some(job) = jobs.recv().await {
-                job.await;
+        Self::default()
+    }
+
+    fn run(&mut self, lane: Lane, job: Job) {
+        let sender = match lane {
+            Lane::Any => {
+                tokio::spawn(job);
+                return;
             }
-        });
-        Self { ordered }
-    }
-
-    fn run(&self, in_order: bool, job: futures::future::BoxFuture<'static, ()>) {
-        if in_order {
-            let _ = self.ordered.send(job);
-        } else {
-            tokio::spawn(job);
-        }
+            Lane::Playback => self.playback.get_or_insert_with(ordered_lane),
+            Lane::Chat => self.chat.get_or_insert_with(ordered_lane),
+        };
+        let _ = sender.send(job);
     }
 }
 
-impl Default for Runner {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Frames executed in the order the client sent them.
-fn in_order(kind: &client_frame::Kind) -> bool {
+/// The lane of a frame.
+fn lane(kind: &client_frame::Kind) -> Lane {
     use client_frame::Kind::*;
-    matches!(
-        kind,
-        Play(_)
-            | Pause(_)
-            | Seek(_)
-            | SetRate(_)
-            | ChangeMedia(_)
-            | UpdateQueue(_)
-            | PlayNext(_)
-            | ReportReadiness(_)
-            | SetHoldGroup(_)
-    )
+    match kind {
+        Play(_) | Pause(_) | Seek(_) | SetRate(_) | ChangeMedia(_) | UpdateQueue(_) | PlayNext(_)
+        | ReportReadiness(_) | SetHoldGroup(_) => Lane::Playback,
+        SendMessage(_) => Lane::Chat,
+        _ => Lane::Any,
+    }
 }
 
-macro_rules! rooms_calls {
-    ($ctx:ident, $runner:ident, $ordered:ident, $kind:ident, $( $variant:ident => $method:ident ),* $(,)?) => {
+macro_rules! forward_calls {
+    ($ctx:ident, $runner:ident, $lane:ident, $kind:ident, $client:ident, $( $variant:ident => $method:ident ),* $(,)?) => {
         match $kind {
             $( client_frame::Kind::$variant(request) => {
-                $runner.run($ordered, Box::pin(async move {
-                    let mut client = $ctx.state.clients.rooms.clone();
+                $runner.run($lane, Box::pin(async move {
+                    let mut client = $ctx.state.clients.$client.clone();
                     let result = client.$method(authorized(request, &$ctx.token)).await
                         .map(|response| server_frame::Kind::$variant(response.into_inner()));
                     $ctx.reply(result);
@@ -149,10 +160,10 @@ macro_rules! rooms_calls {
     };
 }
 
-/// Starts the RoomsService call a frame asks for; `false` when the frame is
-/// not a rooms request. `round_trip` fills ReportReadiness.
-pub fn rooms_request(ctx: Ctx, runner: &Runner, kind: client_frame::Kind, round_trip: &AtomicI64) -> bool {
-    let ordered = in_order(&kind);
+/// Starts the service call a frame asks for; `false` when no service this
+/// gateway fronts serves the frame. `round_trip` fills ReportReadiness.
+pub fn service_request(ctx: Ctx, runner: &mut Runner, kind: client_frame::Kind, round_trip: &AtomicI64) -> bool {
+    let lane = lane(&kind);
     let kind = match kind {
         client_frame::Kind::ReportReadiness(mut request) => {
             // The client's own value is never trusted.
@@ -161,7 +172,10 @@ pub fn rooms_request(ctx: Ctx, runner: &Runner, kind: client_frame::Kind, round_
         }
         other => other,
     };
-    rooms_calls!(ctx, runner, ordered, kind,
+    if is_chat(&kind) {
+        return chat_request(ctx, runner, lane, kind);
+    }
+    forward_calls!(ctx, runner, lane, kind, rooms,
         GetRoomSnapshot => get_room_snapshot,
         CreateRoom => create_room,
         GetRoom => get_room,
@@ -193,6 +207,75 @@ pub fn rooms_request(ctx: Ctx, runner: &Runner, kind: client_frame::Kind, round_
     )
 }
 
+/// Frames ChatService serves (ClientFrame fields 50–77).
+fn is_chat(kind: &client_frame::Kind) -> bool {
+    use client_frame::Kind::*;
+    matches!(
+        kind,
+        SendMessage(_)
+            | ListMessages(_)
+            | GetThread(_)
+            | DeleteMessage(_)
+            | AddReaction(_)
+            | RemoveReaction(_)
+            | ListReactionUsers(_)
+            | SendLiveReaction(_)
+            | SetTyping(_)
+            | ResumeChat(_)
+            | GetChatSettings(_)
+            | UpdateChatSettings(_)
+            | SetShieldMode(_)
+            | TimeoutUser(_)
+            | RemoveTimeout(_)
+            | BanFromChat(_)
+            | UnbanFromChat(_)
+            | ListChatRestrictions(_)
+            | AddBlockedTerm(_)
+            | RemoveBlockedTerm(_)
+            | ListBlockedTerms(_)
+            | ListHeldMessages(_)
+            | ApproveHeldMessage(_)
+            | DenyHeldMessage(_)
+            | CreateReport(_)
+            | ListReports(_)
+            | ResolveReport(_)
+            | ListAuditLog(_)
+    )
+}
+
+fn chat_request(ctx: Ctx, runner: &mut Runner, lane: Lane, kind: client_frame::Kind) -> bool {
+    forward_calls!(ctx, runner, lane, kind, chat,
+        SendMessage => send_message,
+        ListMessages => list_messages,
+        GetThread => get_thread,
+        DeleteMessage => delete_message,
+        AddReaction => add_reaction,
+        RemoveReaction => remove_reaction,
+        ListReactionUsers => list_reaction_users,
+        SendLiveReaction => send_live_reaction,
+        SetTyping => set_typing,
+        ResumeChat => resume_chat,
+        GetChatSettings => get_chat_settings,
+        UpdateChatSettings => update_chat_settings,
+        SetShieldMode => set_shield_mode,
+        TimeoutUser => timeout_user,
+        RemoveTimeout => remove_timeout,
+        BanFromChat => ban_from_chat,
+        UnbanFromChat => unban_from_chat,
+        ListChatRestrictions => list_chat_restrictions,
+        AddBlockedTerm => add_blocked_term,
+        RemoveBlockedTerm => remove_blocked_term,
+        ListBlockedTerms => list_blocked_terms,
+        ListHeldMessages => list_held_messages,
+        ApproveHeldMessage => approve_held_message,
+        DenyHeldMessage => deny_held_message,
+        CreateReport => create_report,
+        ListReports => list_reports,
+        ResolveReport => resolve_report,
+        ListAuditLog => list_audit_log,
+    )
+}
+
 /// What entering a room needs besides the request context.
 pub struct Enter {
     pub room: Uuid,
@@ -201,6 +284,7 @@ pub struct Enter {
     pub request: frames::EnterRoom,
     pub notices: mpsc::UnboundedSender<Notice>,
     pub rtt_ms: Arc<AtomicI64>,
+    pub blocks: Blocks,
 }
 
 /// Enters a room: registers the connection in the hub (events held), asks
@@ -216,6 +300,7 @@ pub fn enter_room(ctx: Ctx, enter: Enter) {
             user: enter.user.clone(),
             out: ctx.out.clone(),
             encoding: ctx.encoding,
+            blocks: enter.blocks.clone(),
             notices: enter.notices.clone(),
         };
         if let Err(error) = hub.register(registration).await {
@@ -237,15 +322,19 @@ pub fn enter_room(ctx: Ctx, enter: Enter) {
             Ok(response) => {
                 let response = response.into_inner();
                 let (version, role) = response.snapshot.as_ref().map(|s| (s.version, s.my_role)).unwrap_or_default();
+                let chat = resume_chat(&ctx, enter.room, enter.request.chat_position.clone()).await;
+                let sequence = chat.as_ref().and_then(|c| c.position.as_ref()).map_or(0, |p| p.sequence);
                 let reply = ServerFrame {
                     r#ref: ctx.reference.clone(),
                     kind: Some(server_frame::Kind::EnterRoom(frames::RoomEntered {
                         snapshot: response.snapshot,
                         joined: response.joined,
+                        chat,
                         ..Default::default()
                     })),
                 };
-                if hub.activate(enter.room, enter.connection, version, role, &reply) {
+                let covered = Covered { version, sequence, role };
+                if hub.activate(enter.room, enter.connection, covered, &reply) {
                     ctx.state.leases.insert(enter.room, enter.connection, enter.user, enter.rtt_ms, enter.notices);
                 } else {
                     // Exited (or closed) while entering: give the lease back.
@@ -259,6 +348,25 @@ pub fn enter_room(ctx: Ctx, enter: Enter) {
             }
         }
     });
+}
+
+/// The chat catch-up for an enter reply. Without it (chat not deployed or
+/// down) the room is still entered: watching does not need chat, and the
+/// client can `resume_chat` later.
+async fn resume_chat(
+    ctx: &Ctx,
+    room: Uuid,
+    since: Option<hearth_proto::hearth::chat::v1::ChatPosition>,
+) -> Option<hearth_proto::hearth::chat::v1::ResumeChatResponse> {
+    let request =
+        hearth_proto::hearth::chat::v1::ResumeChatRequest { room_id: room.to_string(), since, latest_limit: 0 };
+    match ctx.state.clients.chat.clone().resume_chat(authorized(request, &ctx.token)).await {
+        Ok(response) => Some(response.into_inner()),
+        Err(status) => {
+            tracing::warn!(code = ?status.code(), message = status.message(), "room entered without chat");
+            None
+        }
+    }
 }
 
 /// Ends a lease at the rooms service (best effort: it expires anyway).

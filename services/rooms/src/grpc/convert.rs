@@ -169,17 +169,21 @@ pub fn settings(s: &Settings, capacity: i32, defaults: SettingDefaults) -> pb::R
     }
 }
 
+pub fn state(stored: &str) -> pb::RoomState {
+    match stored {
+        "scheduled" => pb::RoomState::Scheduled,
+        "archived" => pb::RoomState::Archived,
+        _ => pb::RoomState::Active,
+    }
+}
+
 pub fn room(row: &RoomRow, online_count: u64, defaults: SettingDefaults) -> pb::Room {
     let media = row.media();
     pb::Room {
         room_id: row.id.to_string(),
         kind: kind(row.kind()) as i32,
         visibility: visibility(row.visibility()) as i32,
-        state: match row.state.as_str() {
-            "scheduled" => pb::RoomState::Scheduled,
-            "archived" => pb::RoomState::Archived,
-            _ => pb::RoomState::Active,
-        } as i32,
+        state: state(&row.state) as i32,
         title: row.title.clone(),
         description: row.description.clone(),
         image_url: row.image_url.clone(),

@@ -2,8 +2,10 @@
 //! traits by forwarding to the handlers, which live by topic: `rooms`
 //! (create, read, update, lists), `members` (join, leave, moderation),
 //! `invites`, `playback` (group commands, readiness, waits) and `presence`
-//! (the gateway-internal RoomPresenceService).
+//! (the gateway-internal RoomPresenceService), `access` (the
+//! service-internal RoomAccessService).
 
+mod access;
 pub mod convert;
 mod invites;
 mod members;
@@ -44,7 +46,7 @@ pub struct RoomsApi {
     pub(crate) events: Events,
     pub(crate) tokens: TokenKeys,
     pub(crate) config: RoomsConfig,
-    pub(crate) profiles: crate::profiles::Profiles,
+    pub(crate) profiles: hearth_platform::profiles::Profiles,
 }
 
 /// The authenticated caller.

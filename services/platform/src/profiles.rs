@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hearth_platform::grpc::TracedChannel;
+use crate::grpc::TracedChannel;
 use hearth_proto::{
     hearth::common::v1::UserRef,
     identity::{GetProfilesRequest, identity_service_client::IdentityServiceClient},

@@ -1,0 +1,63 @@
+//! RoomAccessService: where users stand in a room, for the other services
+//! (chat, polls) that enforce room rules without reading this schema
+//! (access.proto).
+
+use hearth_proto::hearth::rooms::v1::{self as pb, room_access_service_server::RoomAccessService};
+use tonic::{Request, Response, Status};
+
+use super::{RoomsApi, convert, invalid, room_id, user_id};
+use crate::{
+    error::{Result, RoomsError},
+    store::MemberRow,
+};
+
+/// Most other users one GetAccess may ask about.
+const USERS_MAX: usize = 10;
+
+fn standing(user: uuid::Uuid, member: Option<MemberRow>, banned: bool) -> pb::Standing {
+    pb::Standing {
+        user_id: user.to_string(),
+        role: convert::role(member.as_ref().map(MemberRow::role)) as i32,
+        member_since: member.map(|m| convert::timestamp(m.joined_at)),
+        banned,
+    }
+}
+
+impl RoomsApi {
+    async fn access(&self, caller: super::Caller, req: pb::GetAccessRequest) -> Result<pb::GetAccessResponse> {
+        let room = room_id(&req.room_id)?;
+        if req.user_ids.len() > USERS_MAX {
+            return Err(invalid("user_ids", "must hold at most 10 ids"));
+        }
+        let mut users = vec![caller.id];
+        for (i, raw) in req.user_ids.iter().enumerate() {
+            users.push(user_id(&format!("user_ids[{i}]"), raw)?);
+        }
+        let row = self.store.room(room).await?.ok_or(RoomsError::NotFound("room_not_found", "no such room"))?;
+        let mut standings = self.store.standings(room, &users).await?.into_iter().map(|(u, m, b)| standing(u, m, b));
+        let caller_standing = standings.next();
+        let (online_count, _) = self.state.counts(room).await?;
+        Ok(pb::GetAccessResponse {
+            kind: convert::kind(row.kind()) as i32,
+            visibility: convert::visibility(row.visibility()) as i32,
+            state: convert::state(&row.state) as i32,
+            title: row.title,
+            owner_id: row.owner_id.to_string(),
+            caller: caller_standing,
+            users: standings.collect(),
+            caller_is_admin: caller.admin,
+            online_count,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl RoomAccessService for RoomsApi {
+    async fn get_access(
+        &self,
+        request: Request<pb::GetAccessRequest>,
+    ) -> Result<Response<pb::GetAccessResponse>, Status> {
+        let caller = self.caller(&request)?;
+        Ok(Response::new(self.access(caller, request.into_inner()).await?))
+    }
+}
