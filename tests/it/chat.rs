@@ -413,3 +413,108 @@ async fn two_chat_replicas_and_two_gateways_agree_on_one_gap_free_order() {
     assert_eq!(by_sender.len(), 4, "both replicas wrote: {by_sender:?}");
     drop((chat2, gateway2));
 }
+
+#[tokio::test]
+async fn a_committed_message_whose_publisher_died_is_relayed_from_the_outbox() {
+    let app = TestApp::spawn().await;
+    let (room, host_id, mut host) = room_with_host(&app, "ROOM_VISIBILITY_PUBLIC").await;
+    let (_, mut guest) = member(&app, &app.ws_url, &room).await;
+    post(&mut host, &room, "before", "published normally").await;
+    sequenced(&mut guest, 1).await;
+
+    // Commit a message exactly as the service does, then "crash": nothing
+    // is published and the outbox entry stays.
+    let pool = hearth_platform::db::connect_lazy(&app.config.database).expect("pool");
+    let nats = hearth_platform::nats::connect(&app.config.nats, "test").await.expect("nats");
+    let store = hearth_chat::store::Store::new(pool);
+    let events = hearth_chat::events::Events::new(nats);
+    let room_id: uuid::Uuid = room.parse().expect("uuid");
+    let author = hearth_chat::store::Author {
+        id: host_id.parse().expect("uuid"),
+        username: String::new(),
+        display_name: String::new(),
+        avatar_url: String::new(),
+        role: 4,
+    };
+    let new = hearth_chat::store::NewMessage {
+        room: room_id,
+        author: &author,
+        client_msg_id: "orphan",
+        text: "committed, then the replica died",
+        mentions: &[],
+        reply_to: None,
+        now: time::OffsetDateTime::now_utc(),
+        approving: None,
+    };
+    let posted = store
+        .post(new, |row, _| {
+            let message = hearth_chat::convert::message(row, Vec::new(), None, false);
+            events.sequenced(
+                room_id,
+                row.seq as u64,
+                hearth_proto::hearth::chat::v1::chat_event::Kind::MessagePosted(
+                    hearth_proto::hearth::chat::v1::MessagePosted { message: Some(message) },
+                ),
+            )
+        })
+        .await
+        .expect("post");
+    assert!(matches!(posted, hearth_chat::store::Posted::New { .. }));
+
+    // A replica's relay publishes it within a few seconds, in order.
+    let relayed = guest.event_where(Duration::from_secs(8), |f| f["chatEvent"]["messagePosted"].is_object()).await;
+    assert_eq!(num(&relayed["chatEvent"]["sequence"]), 2);
+    assert_eq!(relayed["chatEvent"]["messagePosted"]["message"]["text"], "committed, then the replica died");
+    // The sender's retry finds it (idempotent), and the next message follows it.
+    let retry = send(&mut host, &room, "orphan", "committed, then the replica died").await;
+    assert_eq!(retry["sendMessage"]["duplicate"], true);
+    assert_eq!(post(&mut host, &room, "after", "next").await, 3);
+}
+
+#[tokio::test]
+async fn slow_consumers_are_closed_with_4008_and_others_keep_up() {
+    let app = TestApp::spawn_with(hearth::Role::ALL, |c| {
+        c.chat.member_messages_per_window = 1_000_000;
+        c.chat.moderator_messages_per_window = 1_000_000;
+        c.gateway.max_outbound_bytes = 256 * 1024;
+        c.gateway.frames_per_second = 10_000;
+        c.gateway.frame_burst = 10_000;
+    })
+    .await;
+    let (room, _, mut host) = room_with_host(&app, "ROOM_VISIBILITY_PUBLIC").await;
+    let (_, mut reader) = member(&app, &app.ws_url, &room).await;
+    let (_, mut stuck) = member(&app, &app.ws_url, &room).await;
+    let mut senders = Vec::new();
+    for _ in 0..6 {
+        senders.push(member(&app, &app.ws_url, &room).await.1);
+    }
+    // ~1.7 KB per delivery; kernel socket buffers hold a few MB before the
+    // gateway's queue has to grow.
+    let text = "€".repeat(500);
+    const PER_SENDER: usize = 600;
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(s, mut ws)| {
+            let (room, text) = (room.clone(), text.clone());
+            tokio::spawn(async move {
+                for m in 0..PER_SENDER {
+                    post(&mut ws, &room, &format!("s{s}m{m}"), &text).await;
+                }
+            })
+        })
+        .collect();
+    // The reader keeps reading while the flood goes on.
+    let reading = tokio::spawn(async move {
+        let events = sequenced(&mut reader, 6 * PER_SENDER).await;
+        (events.len(), num(&events[events.len() - 1]["sequence"]))
+    });
+    for task in tasks {
+        task.await.expect("sender");
+    }
+    let (count, last) = reading.await.expect("reader");
+    assert_eq!((count, last), (6 * PER_SENDER, 6 * PER_SENDER as u64), "the reader got everything, in order");
+    // The client that never read was cut off with the reconnectable code.
+    assert_eq!(stuck.closed().await, Some(4008));
+    let _ = host.drain(Duration::from_millis(10)).await;
+}

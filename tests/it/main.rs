@@ -3,6 +3,7 @@
 
 mod auth_http;
 mod chat;
+mod chat_moderation;
 mod health;
 mod identity_grpc;
 mod rooms;

@@ -4,8 +4,10 @@
 //! Layout (shared by every service crate): `grpc` handlers, `domain` rules
 //! (pure), `store` (Postgres, schema `chat`), `state` (Redis), `events`
 //! (NATS), `error` (one error type mapped to gRPC statuses), plus `convert`
-//! (rows ↔ protos) and the `relay` every replica runs.
+//! (rows ↔ protos), the outbox `relay` and the `audit` consumer every
+//! replica runs.
 
+pub mod audit;
 pub mod convert;
 pub mod domain;
 pub mod error;
@@ -46,8 +48,8 @@ pub struct Chat {
 }
 
 impl Chat {
-    /// Wires the role onto shared connections and starts its outbox relay
-    /// and live-reaction flusher.
+    /// Wires the role onto shared connections and starts its outbox relay,
+    /// live-reaction flusher and audit consumer.
     pub async fn new(deps: &Deps, shutdown: CancellationToken) -> Result<Self, hearth_platform::grpc::GrpcError> {
         let events = events::Events::new(deps.nats.clone());
         events.ensure_stream().await;
@@ -69,7 +71,8 @@ impl Chat {
             caches: Default::default(),
         };
         tokio::spawn(relay::run(api.clone(), deps.config.chat.outbox_interval, shutdown.clone()));
-        tokio::spawn(grpc::flush_live_reactions(api.clone(), shutdown));
+        tokio::spawn(grpc::flush_live_reactions(api.clone(), shutdown.clone()));
+        tokio::spawn(audit::run(deps.nats.clone(), api.store.clone(), shutdown));
         Ok(Self { api })
     }
 

@@ -30,6 +30,8 @@ pub struct GatewayState {
     pub hub: ws::hub::Hub,
     /// Presence leases of this gateway's connections.
     pub leases: presence::Leases,
+    /// Personal events of this gateway's users.
+    pub personal: ws::personal::Personal,
     /// This gateway's name in presence leases.
     pub instance: String,
 }
@@ -57,6 +59,7 @@ impl GatewayState {
             clients: clients::Clients::new(&deps.config.services)?,
             hub: ws::hub::Hub::new(deps.nats.clone()),
             leases: presence::Leases::default(),
+            personal: ws::personal::Personal::default(),
             instance,
             deps,
             shutdown,
@@ -94,6 +97,8 @@ pub async fn serve(listener: TcpListener, state: GatewayState) -> Result<(), Gat
     let grace = state.config.shutdown.grace_period;
     tracing::info!(addr = ?listener.local_addr().ok(), "gateway listening");
     tokio::spawn(presence::heartbeat(state.clone()));
+    let personal = ws::personal::Personal::subscribe(&state.deps.nats).await;
+    tokio::spawn(state.personal.clone().run(state.deps.nats.clone(), personal, shutdown.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let signal = shutdown.clone();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move { signal.cancelled().await });

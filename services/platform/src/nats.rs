@@ -22,6 +22,12 @@ pub enum NatsError {
     Stream { stream: String, message: String },
 }
 
+/// How long the MODERATION stream (`moderation.>`: audit entries from every
+/// service that moderates) keeps entries for the chat service to store —
+/// a week of outage. Every producer and the consumer create the stream with
+/// it, so whichever starts first makes the same stream.
+pub const MODERATION_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// The process's NATS connection, JetStream context and subject naming.
 #[derive(Clone)]
 pub struct Nats {

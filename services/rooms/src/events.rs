@@ -9,6 +9,7 @@ use async_nats::jetstream::stream;
 use bytes::Bytes;
 use hearth_platform::nats::Nats;
 use hearth_proto::hearth::{
+    chat::v1::AuditEntry,
     events::v1::{Envelope, UserEvent, user_event},
     rooms::v1::{RoomEvent, room_event},
 };
@@ -69,6 +70,9 @@ impl Events {
         if let Err(error) = self.nats.jetstream.get_or_create_stream(config).await {
             tracing::warn!(%error, "ROOMS stream unavailable; room events fall back to core NATS");
         }
+        if let Err(error) = self.nats.ensure_stream("moderation", hearth_platform::nats::MODERATION_MAX_AGE).await {
+            tracing::warn!(%error, "MODERATION stream unavailable; audit entries may be lost");
+        }
     }
 
     fn envelope(&self, subject: &str, r#type: &str, id: &str, payload: Vec<u8>, now_ms: i64) -> Bytes {
@@ -105,6 +109,19 @@ impl Events {
         };
         if let Err(error) = published {
             tracing::warn!(%error, %room, "room event not published");
+        }
+    }
+
+    /// Records a moderation act in the shared audit log: an AuditEntry on
+    /// JetStream `moderation.audit` (stream MODERATION, deduplicated by the
+    /// entry id), which the chat service stores and serves.
+    pub async fn audit(&self, entry: AuditEntry) {
+        let subject = self.nats.subject("moderation.audit");
+        let now = crate::state::now_ms();
+        let id = entry.entry_id.clone();
+        let payload = self.envelope(&subject, "hearth.chat.v1.AuditEntry", &id, entry.encode_to_vec(), now);
+        if let Err(error) = self.nats.publish_durable(subject, &id, payload).await {
+            tracing::warn!(%error, "moderation act not recorded in the audit log");
         }
     }
 

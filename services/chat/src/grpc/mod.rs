@@ -373,6 +373,7 @@ impl ChatApi {
             target_seq: 0,
             reason: String::new(),
             details: Default::default(),
+            created_at: None,
         }
     }
 }

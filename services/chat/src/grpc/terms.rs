@@ -62,6 +62,7 @@ impl ChatApi {
             target_seq: 0,
             reason: String::new(),
             details: BTreeMap::new(),
+            created_at: None,
         }
     }
 

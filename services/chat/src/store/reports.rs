@@ -26,6 +26,9 @@ pub struct NewAudit {
     pub target_seq: u64,
     pub reason: String,
     pub details: BTreeMap<String, String>,
+    /// When the act happened (acts recorded by other services); now when
+    /// None.
+    pub created_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -57,7 +60,8 @@ pub struct AuditFilter {
 pub(super) async fn insert_audit(tx: &mut Transaction<'_, Postgres>, audit: &NewAudit) -> Result<()> {
     sqlx::query(
         "INSERT INTO chat.audit (id, room_id, actor_id, actor_role, actor_is_admin, action, target_user_id, \
-         target_seq, reason, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+         target_seq, reason, details, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now())) ON CONFLICT (id) DO NOTHING",
     )
     .bind(audit.id)
     .bind(audit.room)
@@ -69,6 +73,7 @@ pub(super) async fn insert_audit(tx: &mut Transaction<'_, Postgres>, audit: &New
     .bind(audit.target_seq as i64)
     .bind(&audit.reason)
     .bind(Json(&audit.details))
+    .bind(audit.created_at)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -360,6 +360,7 @@ impl Connection {
                 self.start_enter(room, request, String::new());
             }
             Notice::LeaseGone(_) => {}
+            Notice::Personal(payload) => return self.deliver_personal(&payload),
         }
         Flow::Continue
     }
@@ -383,18 +384,6 @@ impl Connection {
         match self.out.send(Message::Ping(self.rtt.ping_payload().into())) {
             Ok(()) => Flow::Continue,
             Err(outbound::Overflow) => Flow::Close(close::SLOW_CONSUMER, "outbound queue overflow"),
-        }
-    }
-}
-
-/// Subscribes to `<prefix>.user.<id>.>`: the user's personal events.
-async fn subscribe_personal(state: &GatewayState, user_id: &str) -> Option<async_nats::Subscriber> {
-    let subject = state.deps.nats.subject(&format!("user.{user_id}.>"));
-    match state.deps.nats.client.subscribe(subject).await {
-        Ok(subscriber) => Some(subscriber),
-        Err(error) => {
-            tracing::warn!(%error, "personal events unavailable for this connection");
-            None
         }
     }
 }
@@ -437,20 +426,18 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
     };
     let auth_deadline = Instant::now() + config.auth_timeout;
     let mut last_seen = Instant::now();
-    let mut personal: Option<async_nats::Subscriber> = None;
+    let mut personal: Option<Uuid> = None;
     let mut probes = tokio::time::interval(PROBE_INTERVAL);
     probes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while let Flow::Continue = flow {
         let authed = conn.user.is_some();
         if personal.is_none()
-            && let Some(user) = &conn.user
+            && let Some(user) = conn.user.as_ref().and_then(|u| Uuid::parse_str(&u.sub).ok())
         {
-            personal = subscribe_personal(&conn.state, &user.sub).await;
+            conn.state.personal.register(user, conn.id, conn.notices.clone());
+            personal = Some(user);
         }
         flow = tokio::select! {
-            Some(message) = async { personal.as_mut()?.next().await }, if personal.is_some() => {
-                conn.deliver_personal(&message.payload)
-            }
             Some(notice) = notices_rx.recv() => conn.notice(notice),
             _ = probes.tick(), if !conn.rooms.is_empty() => conn.probe(),
             () = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
@@ -471,6 +458,9 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
     }
     if let Flow::Close(code, reason) = flow {
         out.close(code, reason);
+    }
+    if let Some(user) = personal {
+        conn.state.personal.unregister(user, conn.id);
     }
     for room in std::mem::take(&mut conn.rooms) {
         conn.leave(room);

@@ -51,6 +51,8 @@ pub enum Notice {
     LeaseGone(Uuid),
     /// An enter_room failed; forget the room.
     EnterFailed(Uuid),
+    /// A personal event for the connection's user (an encoded Envelope).
+    Personal(bytes::Bytes),
 }
 
 /// How long a gap in a room's chat sequence is waited for.

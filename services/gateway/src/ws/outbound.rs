@@ -69,20 +69,34 @@ async fn write_loop(
     mut rx: mpsc::UnboundedReceiver<Message>,
     queued: Arc<AtomicUsize>,
 ) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        for message in batch.drain(..) {
+    // Feed what is queued (up to MAX_BATCH frames) and flush once: no
+    // batch buffer is kept, so an idle connection holds nothing here.
+    while let Some(mut message) = rx.recv().await {
+        let mut fed = 0;
+        loop {
             let closing = matches!(message, Message::Close(_));
             let len = size(&message);
-            let fed = sink.feed(message).await;
+            let result = sink.feed(message).await;
             queued.fetch_sub(len, Ordering::AcqRel);
-            if fed.is_err() {
+            if result.is_err() {
                 return;
             }
             if closing {
                 let _ = sink.flush().await;
                 let _ = sink.close().await;
                 return;
+            }
+            fed += 1;
+            match rx.try_recv() {
+                Ok(next) if fed < MAX_BATCH => message = next,
+                Ok(next) => {
+                    if sink.flush().await.is_err() {
+                        return;
+                    }
+                    fed = 0;
+                    message = next;
+                }
+                Err(_) => break,
             }
         }
         if sink.flush().await.is_err() {

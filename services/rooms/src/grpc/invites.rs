@@ -4,7 +4,7 @@
 use std::{collections::BTreeSet, time::Duration};
 
 use hearth_platform::validate::{self, Lines};
-use hearth_proto::hearth::{events::v1 as events_pb, rooms::v1 as pb};
+use hearth_proto::hearth::{chat::v1::AuditAction, events::v1 as events_pb, rooms::v1 as pb};
 use uuid::Uuid;
 
 use super::{Caller, Page, RoomsApi, convert, invalid, room_id};
@@ -110,6 +110,8 @@ impl RoomsApi {
         let revoked = self.store.revoke_invite(code).await?;
         let invite = convert::invite(&revoked, &self.config.public_url);
         if row.revoked_at.is_none() {
+            let details = [("code_prefix", row.code.chars().take(4).collect::<String>())];
+            self.audit(&access, caller, AuditAction::InviteRevoked, None, "", &details).await;
             let event = pb::InviteRevoked { invite: Some(invite.clone()), revoked_by: caller.id.to_string() };
             self.events.room(row.room_id, Channel::Moderators, 0, pb::room_event::Kind::InviteRevoked(event)).await;
         }

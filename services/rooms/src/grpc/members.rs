@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hearth_proto::hearth::{events::v1 as events_pb, rooms::v1 as pb};
+use hearth_proto::hearth::{chat::v1::AuditAction, events::v1 as events_pb, rooms::v1 as pb};
 use uuid::Uuid;
 
 use super::{Caller, PER_USER_EVENTS_MAX_ONLINE, Page, RoomsApi, convert, invalid, room_id, user_id};
@@ -212,6 +212,7 @@ impl RoomsApi {
         let (target, role) = self.target(room, caller, &req.user_id).await?;
         Self::actor(&access, caller).may_moderate(role)?;
         let removed = self.store.kick(room, target).await?;
+        self.audit(&access, caller, AuditAction::MemberKicked, Some(target), &reason, &[]).await;
         let was_online = self.state.exit_user(room, target).await?;
         if !removed && !was_online {
             return Err(RoomsError::NotFound("not_in_room", "the user is neither a member nor present"));
@@ -239,6 +240,8 @@ impl RoomsApi {
         Self::actor(&access, caller).may_moderate(role)?;
         let expires = length.map(|d| time::OffsetDateTime::now_utc() + d);
         let row = self.store.ban(room, target, &reason, caller.id, expires).await?;
+        let duration = length.map(|d| ("duration", format!("{}s", d.as_secs())));
+        self.audit(&access, caller, AuditAction::MemberBanned, Some(target), &reason, duration.as_slice()).await;
         self.state.exit_user(room, target).await?;
         let version = self.state.next_version(room).await?;
         let event = pb::MemberBanned {
@@ -261,6 +264,7 @@ impl RoomsApi {
         if !self.store.unban(room, target).await? {
             return Err(RoomsError::NotFound("not_banned", "the user is not banned"));
         }
+        self.audit(&access, caller, AuditAction::MemberUnbanned, Some(target), "", &[]).await;
         let event = pb::MemberUnbanned { user: Some(convert::user_ref(target)), unbanned_by: caller.id.to_string() };
         self.events.room(room, Channel::Moderators, 0, pb::room_event::Kind::MemberUnbanned(event)).await;
         Ok(pb::UnbanMemberResponse {})
@@ -292,6 +296,8 @@ impl RoomsApi {
         let current = current.ok_or(RoomsError::NotFound("not_member", "the user is not a member of this room"))?;
         Self::actor(&access, caller).may_set_role(current, new)?;
         let row = self.store.set_role(room, target, new).await?;
+        let details = [("from", current.as_str().to_owned()), ("to", new.as_str().to_owned())];
+        self.audit(&access, caller, AuditAction::RoleChanged, Some(target), "", &details).await;
         let member = pb::Member {
             user: Some(convert::user_ref(target)),
             role: convert::role(Some(row.role())) as i32,
@@ -322,6 +328,7 @@ impl RoomsApi {
         }
         let previous = access.room.owner_id;
         let row = self.store.transfer(room, previous, new_owner).await?;
+        self.audit(&access, caller, AuditAction::OwnershipTransferred, Some(new_owner), "", &[]).await;
         let version = self.state.next_version(room).await?;
         let event = pb::OwnershipTransferred {
             previous_owner_id: previous.to_string(),

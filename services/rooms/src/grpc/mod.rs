@@ -19,7 +19,11 @@ use hearth_platform::{
     config::RoomsConfig,
     validate::{self, FieldError, PageToken},
 };
-use hearth_proto::hearth::{common::v1::PageResponse, rooms::v1 as pb};
+use hearth_proto::hearth::{
+    chat::v1::{AuditAction, AuditEntry},
+    common::v1::PageResponse,
+    rooms::v1 as pb,
+};
 use tonic::Request;
 use uuid::Uuid;
 
@@ -116,6 +120,33 @@ impl RoomsApi {
             return Err(RoomsError::NotFound("room_not_found", "no such room"));
         }
         Ok(access)
+    }
+
+    /// Records a moderation act by `caller` (see Events::audit).
+    async fn audit(
+        &self,
+        access: &Access,
+        caller: Caller,
+        action: AuditAction,
+        target: Option<Uuid>,
+        reason: &str,
+        details: &[(&str, String)],
+    ) {
+        let role = access.member.as_ref().map(|m| m.role());
+        let entry = AuditEntry {
+            entry_id: Uuid::now_v7().to_string(),
+            room_id: access.room.id.to_string(),
+            actor: Some(convert::user_ref(caller.id)),
+            actor_role: convert::role(role) as i32,
+            actor_is_operator_admin: caller.admin && role.is_none_or(|r| r < crate::domain::roles::Role::Moderator),
+            action: action as i32,
+            target_user: target.map(convert::user_ref),
+            target_sequence: 0,
+            reason: reason.to_owned(),
+            details: details.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
+            create_time: Some(convert::timestamp(time::OffsetDateTime::now_utc())),
+        };
+        self.events.audit(entry).await;
     }
 
     fn actor(access: &Access, caller: Caller) -> Actor {

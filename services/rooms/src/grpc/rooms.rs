@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hearth_proto::hearth::{events::v1 as events_pb, rooms::v1 as pb};
+use hearth_proto::hearth::{chat::v1::AuditAction, events::v1 as events_pb, rooms::v1 as pb};
 use uuid::Uuid;
 
 use super::{Caller, Page, RoomsApi, convert, invalid, room_id};
@@ -193,6 +193,8 @@ impl RoomsApi {
             change.settings = Some(settings);
         }
         let row = self.store.update_room(id, &change).await?;
+        let changed = [("changed_fields", paths.join(","))];
+        self.audit(&access, caller, AuditAction::RoomSettingsChanged, None, "", &changed).await;
         let room = self.room_pb(&row).await?;
         let version = self.state.next_version(id).await?;
         self.events
@@ -219,6 +221,7 @@ impl RoomsApi {
         let access = self.viewable(id, caller).await?;
         Self::actor(&access, caller).may_own(access.room.kind())?;
         self.remove_room(&access.room, caller.id.to_string()).await?;
+        self.audit(&access, caller, AuditAction::RoomDeleted, None, "", &[("title", access.room.title.clone())]).await;
         Ok(pb::DeleteRoomResponse {})
     }
 
