@@ -201,7 +201,19 @@ async fn timeouts_bans_and_purges() {
     moderator.call(json!({"unbanFromChat": {"roomId": room, "userId": fan_id}})).await;
     post(&mut fan, &room, "g", "back").await;
 
-    let log = host.call(json!({"listAuditLog": {"roomId": room, "targetUserId": fan_id}})).await;
+    // A user banned from the room (not only its chat) cannot chat either.
+    let (troll_id, mut troll) = member(&app, &app.ws_url, &room).await;
+    host.call(json!({"banMember": {"roomId": room, "userId": troll_id}})).await;
+    let (code, reason, _) = refusal(&send(&mut troll, &room, "t", "let me in").await);
+    assert_eq!((code.as_str(), reason.as_str()), ("permission_denied", "banned"));
+    let history = troll.call(json!({"listMessages": {"roomId": room}})).await;
+    assert_eq!(refusal(&history).1, "banned");
+
+    let log = host
+        .call(json!({"listAuditLog": {"roomId": room, "targetUserId": fan_id, "actions": [
+            "AUDIT_ACTION_CHAT_UNBANNED", "AUDIT_ACTION_CHAT_BANNED", "AUDIT_ACTION_TIMEOUT_REMOVED",
+            "AUDIT_ACTION_USER_TIMED_OUT"]}}))
+        .await;
     let actions: Vec<&str> = log["listAuditLog"]["entries"]
         .as_array()
         .expect("entries")
@@ -238,6 +250,8 @@ async fn blocked_terms_hold_for_review_and_shield_mode() {
     assert_eq!(refusal(&host.call(global.clone()).await).1, "operator_only");
     let (_, mut admin) = app.user_ws(&app.ws_url, &["admin"]).await;
     assert!(admin.call(global).await.get("addBlockedTerm").is_some());
+    let entered = admin.call(json!({"enterRoom": {"roomId": room}})).await;
+    assert!(entered.get("enterRoom").is_some(), "{entered}");
 
     assert_eq!(refusal(&send(&mut fan, &room, "a", "SPOILERS ahead!").await).1, "blocked_term");
     assert_eq!(refusal(&send(&mut fan, &room, "b", "what a ＢＡＤＷＯＲＤ").await).1, "blocked_term");
@@ -250,8 +264,9 @@ async fn blocked_terms_hold_for_review_and_shield_mode() {
     assert_eq!(again["sendMessage"]["heldMessageId"], held_id.as_str(), "idempotent");
     let seen = host.event_where(Duration::from_secs(5), |f| is_chat(f, "messageHeld")).await;
     assert_eq!(seen["chatEvent"]["messageHeld"]["heldMessage"]["matchedTerms"], json!(["free money"]));
+    admin.event_where(Duration::from_secs(5), |f| is_chat(f, "messageHeld")).await;
     let fan_frames = fan.drain(Duration::from_millis(300)).await;
-    assert!(!fan_frames.iter().any(|f| is_chat(f, "messageHeld")), "moderators only");
+    assert!(!fan_frames.iter().any(|f| is_chat(f, "messageHeld")), "moderators and operator admins only");
 
     let list = host.call(json!({"listHeldMessages": {"roomId": room}})).await;
     assert_eq!(list["listHeldMessages"]["heldMessages"].as_array().map(Vec::len), Some(1));

@@ -1,9 +1,14 @@
 //! One trace crosses gateway and identity: a register call over HTTP
 //! produces the gateway's `http.server` span, its `grpc.client` span and
-//! identity's `grpc.server` span, all in one trace, exported over OTLP to a
-//! receiver inside this test. (Its own binary: telemetry is process-global.)
+//! identity's `grpc.server` span, all in one trace; and a chat message is
+//! one trace from the sender's frame through the chat service to the
+//! fan-out on every gateway with a receiver. Spans are exported over OTLP
+//! to a receiver inside this test. (Its own binary: telemetry is
+//! process-global.)
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use serde_json::json;
 
 use hearth::Role;
 use hearth_platform::telemetry;
@@ -87,7 +92,7 @@ impl LogsService for Receiver {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn register_produces_one_trace_across_gateway_and_identity() {
+async fn one_trace_follows_a_request_across_roles_and_gateways() {
     let receiver = Receiver::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
     let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
@@ -151,6 +156,68 @@ async fn register_produces_one_trace_across_gateway_and_identity() {
     }
     assert!(reaches_http, "the gRPC call belongs to the HTTP request's trace");
     assert!(http.parent_span_id.is_empty(), "the HTTP span is the root");
+
+    // A chat message: one trace from the sender's frame, through the chat
+    // service, to the fan-out on every gateway with a receiver.
+    let mut backend_config = config.clone();
+    backend_config.grpc.addr = ([127, 0, 0, 1], 0).into();
+    backend_config.services.identity_url = identity.grpc_url.clone();
+    let backend = TestApp::start_shared(backend_config, &[Role::Rooms, Role::Chat]).await;
+    let mut gateway_config = config.clone();
+    gateway_config.gateway.addr = ([127, 0, 0, 1], 0).into();
+    gateway_config.services.identity_url = identity.grpc_url.clone();
+    gateway_config.services.rooms_url = backend.grpc_url.clone();
+    gateway_config.services.chat_url = backend.grpc_url.clone();
+    let gateway_a = TestApp::start_shared(gateway_config.clone(), &[Role::Gateway]).await;
+    let gateway_b = TestApp::start_shared(gateway_config, &[Role::Gateway]).await;
+    let (_, mut host) = gateway_a.user_ws(&gateway_a.ws_url, &[]).await;
+    let created = host
+        .call(json!({"createRoom": {"kind": "ROOM_KIND_COMMUNITY", "visibility": "ROOM_VISIBILITY_PUBLIC", "title": "Traced"}}))
+        .await;
+    let room = created["createRoom"]["room"]["roomId"].as_str().expect("a room").to_owned();
+    host.call(json!({"enterRoom": {"roomId": room}})).await;
+    let (_, mut viewer) = gateway_b.user_ws(&gateway_b.ws_url, &[]).await;
+    viewer.call(json!({"enterRoom": {"roomId": room, "join": true}})).await;
+    let sent = host.call(json!({"sendMessage": {"roomId": room, "clientMsgId": "traced", "text": "hello"}})).await;
+    assert!(sent.get("sendMessage").is_some(), "{sent}");
+    viewer.event_where(Duration::from_secs(5), |f| f["chatEvent"]["messagePosted"].is_object()).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let trace = loop {
+        telemetry.flush();
+        let spans = receiver.spans.lock().await.clone();
+        let root = spans
+            .iter()
+            .map(|(_, s)| s)
+            .find(|s| s.name == "ws.request" && s.attributes.iter().any(|a| format!("{a:?}").contains("send_message")))
+            .cloned();
+        if let Some(root) = root {
+            let same: Vec<Span> =
+                spans.iter().filter(|(_, s)| s.trace_id == root.trace_id).map(|(_, s)| s.clone()).collect();
+            if same.iter().filter(|s| s.name == "room.fanout").count() >= 2 {
+                break same;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no chat trace reached both gateways");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let root = trace.iter().find(|s| s.name == "ws.request").expect("root");
+    assert!(root.parent_span_id.is_empty(), "the sender's frame is the root");
+    let ids: HashMap<&[u8], &Span> = trace.iter().map(|s| (s.span_id.as_slice(), s)).collect();
+    let server = trace
+        .iter()
+        .find(|s| s.name == "hearth.chat.v1.ChatService/SendMessage" && s.kind == 2)
+        .expect("chat's server span");
+    for fanout in trace.iter().filter(|s| s.name == "room.fanout") {
+        let mut cursor = ids.get(fanout.parent_span_id.as_slice()).copied();
+        let mut through_chat = false;
+        while let Some(span) = cursor {
+            through_chat |= span.span_id == server.span_id;
+            cursor = ids.get(span.parent_span_id.as_slice()).copied();
+        }
+        assert!(through_chat, "each gateway's fan-out descends from the chat service's span");
+    }
+    drop((backend, gateway_a, gateway_b));
 
     // Metrics and logs travel over OTLP too.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

@@ -133,10 +133,33 @@ impl State {
         window_ms: u64,
         slow_ms: u64,
     ) -> redis::RedisResult<Result<(), Wait>> {
+        self.allow(room, user, "rate", limit, window_ms, slow_ms).await
+    }
+
+    /// Counts a reaction change against the user's reaction limit.
+    pub async fn allow_reaction(
+        &self,
+        room: Uuid,
+        user: Uuid,
+        limit: u32,
+        window_ms: u64,
+    ) -> redis::RedisResult<Result<(), Wait>> {
+        self.allow(room, user, "rxrate", limit, window_ms, 0).await
+    }
+
+    async fn allow(
+        &self,
+        room: Uuid,
+        user: Uuid,
+        name: &str,
+        limit: u32,
+        window_ms: u64,
+        slow_ms: u64,
+    ) -> redis::RedisResult<Result<(), Wait>> {
         let mut conn = self.redis.clone();
         let now = now_ms();
         let (verdict, wait): (String, i64) = redis::Script::new(SEND_ALLOWANCE)
-            .key(self.key(room, &format!("rate:{user}")))
+            .key(self.key(room, &format!("{name}:{user}")))
             .key(self.key(room, &format!("slow:{user}")))
             .arg(now)
             .arg(window_ms)

@@ -139,14 +139,14 @@ impl ChatApi {
             Err(Wait::SlowMode(ms)) => {
                 return Err(ChatError::Exhausted(
                     "slow_mode",
-                    format!("slow mode: wait {} s", ms.div_ceil(1000)),
+                    format!("wait {} s between messages in this room", ms.div_ceil(1000)),
                     Some(std::time::Duration::from_millis(ms)),
                 ));
             }
             Err(Wait::RateLimited(ms)) => {
                 return Err(ChatError::Exhausted(
                     "rate_limited",
-                    format!("too many messages: wait {} s", ms.div_ceil(1000)),
+                    format!("too many messages; wait {} s", ms.div_ceil(1000)),
                     Some(std::time::Duration::from_millis(ms)),
                 ));
             }
@@ -467,14 +467,17 @@ impl ChatApi {
             }
         };
         let epoch = window.as_ref().and_then(|w| w.epoch.clone()).unwrap_or_default();
+        let max_age = self.config.resume_max_age.as_secs() as i64;
         if let Some(window) = window.filter(|w| w.epoch.as_deref() == Some(since.epoch.as_str()))
-            && let Some((messages, deleted)) =
+            && let Some((messages, deleted, first)) =
                 self.fold_window(caller, room, since.sequence, head, &window.events).await?
         {
+            if first.is_some_and(|at| at < OffsetDateTime::now_utc() - time::Duration::seconds(max_age)) {
+                return Ok(None);
+            }
             hearth_platform::metrics::chat_resumes().add(1, &[opentelemetry::KeyValue::new("source", "redis")]);
             return Ok(Some((messages, deleted, epoch)));
         }
-        let max_age = self.config.resume_max_age.as_secs() as i64;
         let Some(rows) = self.store.resume(room, since.sequence, head, max_age).await? else {
             return Ok(None);
         };
@@ -483,7 +486,8 @@ impl ChatApi {
     }
 
     /// Folds the window's events after `since` into messages in their
-    /// current state; None when the window misses any event up to `head`.
+    /// current state, with the time of the first missed event; None when
+    /// the window misses any event up to `head`.
     async fn fold_window(
         &self,
         caller: &Caller,
@@ -491,8 +495,9 @@ impl ChatApi {
         since: u64,
         head: u64,
         events: &[(u64, Vec<u8>)],
-    ) -> Result<Option<(Vec<pb::ChatMessage>, Vec<u64>)>> {
+    ) -> Result<Option<(Vec<pb::ChatMessage>, Vec<u64>, Option<OffsetDateTime>)>> {
         let mut expected = since + 1;
+        let mut first = None;
         let mut messages: BTreeMap<u64, pb::ChatMessage> = BTreeMap::new();
         let mut deleted = Vec::new();
         for (seq, payload) in events.iter().filter(|(s, _)| *s <= head) {
@@ -507,6 +512,7 @@ impl ChatApi {
                 return Ok(None);
             };
             let at = event.time.as_ref().and_then(convert::datetime).unwrap_or_else(OffsetDateTime::now_utc);
+            first.get_or_insert(at);
             let mut remove = |target: u64, by_moderator: bool| match messages.get_mut(&target) {
                 Some(message) => convert::tombstone(message, at, by_moderator),
                 None if target <= since => deleted.push(target),
@@ -555,6 +561,7 @@ impl ChatApi {
                 })
                 .collect(),
             deleted,
+            first,
         )))
     }
 }

@@ -11,11 +11,16 @@ use crate::{
     convert,
     domain::{emoji, gate},
     error::{ChatError, Result},
+    state::Wait,
 };
 
 /// How long after a reaction change its counts are broadcast (coalescing
 /// changes into at most four broadcasts a second per message).
 const REACTIONS_DELAY: Duration = Duration::from_millis(300);
+/// Reaction changes (adds and removals) a user may make per window.
+const REACTIONS_PER_WINDOW: u32 = 60;
+const REACTION_WINDOW_MS: u64 = 30_000;
+
 /// How long a typing indicator lasts unless refreshed.
 const TYPING_TTL: Duration = Duration::from_secs(5);
 
@@ -32,6 +37,18 @@ fn sequence(raw: u64) -> Result<u64> {
 }
 
 impl ChatApi {
+    /// Counts a reaction change against the user's limit.
+    async fn reaction_allowed(&self, room: Uuid, user: Uuid) -> Result<()> {
+        match self.state.allow_reaction(room, user, REACTIONS_PER_WINDOW, REACTION_WINDOW_MS).await? {
+            Ok(()) => Ok(()),
+            Err(Wait::RateLimited(ms) | Wait::SlowMode(ms)) => Err(ChatError::Exhausted(
+                "rate_limited",
+                format!("too many reactions; wait {} s", ms.div_ceil(1000)),
+                Some(Duration::from_millis(ms)),
+            )),
+        }
+    }
+
     /// Broadcasts a message's counts shortly after a change, once per burst.
     async fn announce_reactions(&self, room: Uuid, seq: u64) {
         match self.state.reactions_due(room, seq).await {
@@ -67,6 +84,7 @@ impl ChatApi {
         let (sender, _) = self.sender(&room, caller.id).await?;
         gate::restricted(&sender, OffsetDateTime::now_utc())
             .map_err(|r| ChatError::Denied(r.reason(), r.message(), r.retry_after()))?;
+        self.reaction_allowed(room.id, caller.id).await?;
         if self.store.add_reaction(room.id, seq, &emoji, caller.id).await? {
             self.announce_reactions(room.id, seq).await;
         }
@@ -82,6 +100,7 @@ impl ChatApi {
         let seq = sequence(req.sequence)?;
         let emoji = reaction_emoji(&req.emoji)?;
         let room = self.readable(&caller, room_uuid, &[]).await?;
+        self.reaction_allowed(room.id, caller.id).await?;
         if self.store.remove_reaction(room.id, seq, &emoji, caller.id).await? {
             self.announce_reactions(room.id, seq).await;
         }

@@ -322,6 +322,7 @@ impl Connection {
             notices: self.notices.clone(),
             rtt_ms: self.rtt.shared(),
             blocks: self.blocks.clone(),
+            admin: self.user.as_ref().is_some_and(Claims::is_admin),
         };
         requests::enter_room(self.ctx(reference), enter);
     }

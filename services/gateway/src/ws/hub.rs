@@ -67,6 +67,8 @@ struct Subscriber {
     user: String,
     out: Outbound,
     encoding: Encoding,
+    /// Operator admin: gets moderator-only events in every room.
+    admin: bool,
     moderator: bool,
     /// Events held while the snapshot is fetched.
     held: Option<Vec<Arc<Shared>>>,
@@ -155,6 +157,8 @@ pub struct Registration {
     pub user: String,
     pub out: Outbound,
     pub encoding: Encoding,
+    /// The user is an operator admin (moderator-only events everywhere).
+    pub admin: bool,
     pub blocks: Blocks,
     pub notices: mpsc::UnboundedSender<Notice>,
 }
@@ -192,7 +196,8 @@ impl Hub {
             user: reg.user,
             out: reg.out,
             encoding: reg.encoding,
-            moderator: false,
+            admin: reg.admin,
+            moderator: reg.admin,
             held: Some(Vec::new()),
             after_version: 0,
             after_sequence: 0,
@@ -235,7 +240,7 @@ impl Hub {
         let Some(subscriber) = entry.subscribers.get_mut(&connection) else {
             return false;
         };
-        subscriber.moderator = role_at_least_moderator(covered.role);
+        subscriber.moderator = subscriber.admin || role_at_least_moderator(covered.role);
         subscriber.after_version = covered.version;
         subscriber.after_sequence = covered.sequence;
         let held = subscriber.held.take().unwrap_or_default();
@@ -336,7 +341,7 @@ impl Hub {
             if let Some((user, role)) = &role_change
                 && *user == subscriber.user
             {
-                subscriber.moderator = role_at_least_moderator(*role);
+                subscriber.moderator = subscriber.admin || role_at_least_moderator(*role);
             }
             if moderators_only && !subscriber.moderator {
                 continue;

@@ -147,12 +147,16 @@ macro_rules! forward_calls {
     ($ctx:ident, $runner:ident, $lane:ident, $kind:ident, $client:ident, $( $variant:ident => $method:ident ),* $(,)?) => {
         match $kind {
             $( client_frame::Kind::$variant(request) => {
-                $runner.run($lane, Box::pin(async move {
+                // Each request is the root of its own trace (not a child of
+                // the long-lived connection): the gRPC call below and the
+                // events it causes on every gateway descend from it.
+                let span = tracing::info_span!(parent: None, "ws.request", frame = stringify!($method));
+                $runner.run($lane, Box::pin(tracing::Instrument::instrument(async move {
                     let mut client = $ctx.state.clients.$client.clone();
                     let result = client.$method(authorized(request, &$ctx.token)).await
                         .map(|response| server_frame::Kind::$variant(response.into_inner()));
                     $ctx.reply(result);
-                }));
+                }, span)));
                 true
             } )*
             _ => false,
@@ -285,6 +289,7 @@ pub struct Enter {
     pub notices: mpsc::UnboundedSender<Notice>,
     pub rtt_ms: Arc<AtomicI64>,
     pub blocks: Blocks,
+    pub admin: bool,
 }
 
 /// Enters a room: registers the connection in the hub (events held), asks
@@ -300,6 +305,7 @@ pub fn enter_room(ctx: Ctx, enter: Enter) {
             user: enter.user.clone(),
             out: ctx.out.clone(),
             encoding: ctx.encoding,
+            admin: enter.admin,
             blocks: enter.blocks.clone(),
             notices: enter.notices.clone(),
         };
