@@ -1,14 +1,20 @@
-//! Hearth's benchmarks for synchronized watch parties.
+//! Hearth's benchmarks for synchronized watch parties and chat.
 //!
 //! - `bench sync`: spread of player positions across a watch party, with
 //!   simulated clocks, network and players around the real server.
 //! - `bench join-storm`: thousands of clients joining one room; join latency
 //!   and server memory per connection next to a bare WebSocket server.
+//! - `bench chat`: chat fan-out to thousands of clients over two gateways;
+//!   deliveries/s, latency, gateway CPU per delivery and memory per
+//!   connection next to a bare tokio + axum broadcaster.
 //!
-//! Both need the same local Postgres, Redis and NATS as the integration
+//! All need the same local Postgres, Redis and NATS as the integration
 //! tests (tests/harness).
 
+mod bare;
+mod chat;
 mod model;
+mod proc;
 mod storm;
 mod sync;
 mod wire;
@@ -25,7 +31,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "bench", about = "Hearth watch-party benchmarks")]
+#[command(name = "bench", about = "Hearth watch-party and chat benchmarks")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,6 +49,17 @@ enum Command {
     /// Child process of join-storm: a bare WebSocket server until stdin closes.
     #[command(hide = true)]
     ServeMinimal,
+    /// Chat fan-out: one room over two gateways at several message rates.
+    Chat(chat::ChatArgs),
+    /// Child process of chat: identity, rooms and chat until stdin closes.
+    #[command(hide = true)]
+    ServeBackend,
+    /// Child process of chat: one gateway until stdin closes.
+    #[command(hide = true)]
+    ServeGateway,
+    /// Child process of chat: the bare axum broadcaster until stdin closes.
+    #[command(hide = true)]
+    ServeBare,
 }
 
 #[tokio::main]
@@ -57,6 +74,19 @@ async fn main() -> Result<ExitCode> {
         }
         Command::ServeMinimal => {
             storm::serve_minimal().await?;
+            true
+        }
+        Command::Chat(args) => chat::run(args).await?,
+        Command::ServeBackend => {
+            chat::serve_backend().await?;
+            true
+        }
+        Command::ServeGateway => {
+            chat::serve_gateway().await?;
+            true
+        }
+        Command::ServeBare => {
+            bare::serve().await?;
             true
         }
     };

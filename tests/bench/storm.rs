@@ -6,8 +6,6 @@
 
 use std::{
     collections::BTreeMap,
-    io::{BufRead, BufReader, Read, Write},
-    process::{Child, ChildStdin, Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -30,7 +28,7 @@ use hearth_proto::hearth::{
 use hearth_tests::TestApp;
 use tokio::{
     net::TcpListener,
-    sync::{Semaphore, broadcast, mpsc, oneshot},
+    sync::{Semaphore, broadcast, mpsc},
     task::JoinHandle,
     time::Instant,
 };
@@ -40,6 +38,7 @@ use uuid::Uuid;
 
 use crate::{
     model::Summary,
+    proc::{Memory, Server, announce, memory, mib, ms, raise_nofile_limit, settle, stdin_closed},
     wire::{self, Rpc},
 };
 
@@ -73,146 +72,6 @@ pub struct ServeArgs {
     /// Postgres pool size (production default; the test harness uses 5).
     #[arg(long, default_value_t = 20)]
     pub db_connections: u32,
-}
-
-/// Resident and peak memory of a process, in KiB (from /proc/<pid>/status).
-#[derive(Debug, Clone, Copy, Default)]
-struct Memory {
-    rss: u64,
-    peak: u64,
-}
-
-fn memory(pid: u32) -> Result<Memory> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("read /proc/<pid>/status")?;
-    let field = |name: &str| -> Result<u64> {
-        let line = status.lines().find(|l| l.starts_with(name)).ok_or_else(|| anyhow!("{name} missing"))?;
-        let value = line.split_whitespace().nth(1).ok_or_else(|| anyhow!("{name} has no value"))?;
-        value.parse().with_context(|| format!("parse {name}"))
-    };
-    Ok(Memory { rss: field("VmRSS:")?, peak: field("VmHWM:")? })
-}
-
-/// (soft, hard) open-file limits of this process.
-fn nofile_limits() -> Option<(u64, u64)> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    let mut values = line.trim_start_matches("Max open files").split_whitespace();
-    let parse = |v: Option<&str>| v.map(|v| if v == "unlimited" { u64::MAX } else { v.parse().unwrap_or(0) });
-    Some((parse(values.next())?, parse(values.next())?))
-}
-
-/// Raises the soft open-file limit to the hard one (children inherit it).
-/// No crate for setrlimit is in the workspace, so util-linux `prlimit` does
-/// it on this process; otherwise the user gets the `ulimit -n` advice.
-fn raise_nofile_limit(needed: u64) {
-    let Some((soft, hard)) = nofile_limits() else { return };
-    if soft < hard {
-        let value = if hard == u64::MAX { "unlimited".to_owned() } else { hard.to_string() };
-        let status = Command::new("prlimit")
-            .arg(format!("--pid={}", std::process::id()))
-            .arg(format!("--nofile={value}:{value}"))
-            .stderr(Stdio::null())
-            .status();
-        if !status.is_ok_and(|s| s.success()) {
-            eprintln!("bench: could not raise the open-file limit with prlimit");
-        }
-    }
-    let soft = nofile_limits().map(|(soft, _)| soft).unwrap_or(soft);
-    if soft < needed {
-        eprintln!(
-            "bench: the open-file limit is {soft}, but about {needed} descriptors are needed per process; \
-             run `ulimit -n {needed}` (or higher) before the bench"
-        );
-    }
-}
-
-/// A server child process: it prints `READY <ws url>` and runs until its
-/// standard input closes.
-struct Server {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    url: String,
-}
-
-impl Server {
-    async fn spawn(subcommand: &str, args: &[String], env: &[(&str, String)]) -> Result<Server> {
-        let exe = std::env::current_exe().context("locate the bench binary")?;
-        let mut command = Command::new(exe);
-        command.arg(subcommand).args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().with_context(|| format!("start `bench {subcommand}`"))?;
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().ok_or_else(|| anyhow!("child has no stdout"))?;
-        let (tx, rx) = oneshot::channel();
-        let name = subcommand.to_owned();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                match (line.strip_prefix("READY "), tx.take()) {
-                    (Some(url), Some(tx)) => {
-                        let _ = tx.send(url.trim().to_owned());
-                    }
-                    (_, pending) => {
-                        tx = pending;
-                        eprintln!("[{name}] {line}");
-                    }
-                }
-            }
-        });
-        let url = tokio::time::timeout(Duration::from_secs(180), rx)
-            .await
-            .with_context(|| format!("`bench {subcommand}` not ready within 180 s"))?
-            .map_err(|_| anyhow!("`bench {subcommand}` exited before it was ready"))?;
-        Ok(Server { child, stdin, url })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Closes the child's stdin and waits for it to clean up (the Hearth
-    /// child drops its test database); kills it after 30 s.
-    async fn stop(mut self) -> Result<()> {
-        self.stdin.take();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.child.try_wait()?.is_some() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                eprintln!("bench: child {} did not exit; killing it", self.pid());
-                self.child.kill()?;
-                self.child.wait()?;
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-/// Resolves when this process's standard input reaches end of file (the
-/// parent closed it or died).
-async fn stdin_closed() {
-    let _ = tokio::task::spawn_blocking(|| {
-        let mut stdin = std::io::stdin();
-        let mut buf = [0u8; 256];
-        while let Ok(n) = stdin.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-        }
-    })
-    .await;
-}
-
-fn announce(url: &str) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "READY {url}")?;
-    stdout.flush()?;
-    Ok(())
 }
 
 /// `bench serve`: every Hearth role in this process, the signing key from
@@ -286,11 +145,20 @@ pub async fn serve_minimal() -> Result<()> {
 
 /// What a storm client does after connecting.
 #[derive(Clone)]
-enum Mode {
+pub(crate) enum Mode {
     /// Authenticate with the token, then enter the room with join.
     Hearth { room_id: String },
     /// The WebSocket handshake is all.
     Bare,
+}
+
+/// How a client encodes its frames (the gateway answers in kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// Text frames of canonical JSON.
+    Json,
+    /// Binary protobuf frames (connect with `?encoding=protobuf`).
+    Protobuf,
 }
 
 /// The result of one storm: connections are still held until `release`.
@@ -330,7 +198,7 @@ async fn storm(url: &str, mode: Mode, tokens: Vec<String>, concurrency: usize) -
         tasks.push(tokio::spawn(async move {
             let Ok(permit) = semaphore.acquire_owned().await else { return };
             let begun = Instant::now();
-            let joined = tokio::time::timeout(Duration::from_secs(60), join(&url, &mode, &token)).await;
+            let joined = tokio::time::timeout(Duration::from_secs(60), join(&url, &mode, &token, Encoding::Json)).await;
             drop(permit);
             let socket = match joined {
                 Ok(Ok(socket)) => {
@@ -379,20 +247,26 @@ async fn storm(url: &str, mode: Mode, tokens: Vec<String>, concurrency: usize) -
     Storm { latencies, failures, all_joined, dropped, cancel, tasks }
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Connects and (for Hearth) authenticates and enters the room; the error
-/// is a short code for the failure table.
-async fn join(url: &str, mode: &Mode, token: &str) -> std::result::Result<Socket, String> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| connect_code(&e))?;
+/// Connects (without Nagle's delay) and, for Hearth, authenticates and
+/// enters the room; the error is a short code for the failure table.
+pub(crate) async fn join(
+    url: &str,
+    mode: &Mode,
+    token: &str,
+    encoding: Encoding,
+) -> std::result::Result<Socket, String> {
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(url, None, true).await.map_err(|e| connect_code(&e))?;
     let Mode::Hearth { room_id } = mode else { return Ok(socket) };
-    send(&mut socket, &wire::auth_frame("a", token)).await?;
+    send(&mut socket, &wire::auth_frame("a", token), encoding).await?;
     match reply(&mut socket, "a").await? {
         server_frame::Kind::Connected(_) => {}
         other => return Err(format!("auth: unexpected {}", kind_name(&other))),
     }
     let enter = EnterRoom { room_id: room_id.clone(), join: true, ..Default::default() };
-    send(&mut socket, &wire::frame("e", client_frame::Kind::EnterRoom(enter))).await?;
+    send(&mut socket, &wire::frame("e", client_frame::Kind::EnterRoom(enter)), encoding).await?;
     match reply(&mut socket, "e").await? {
         server_frame::Kind::EnterRoom(entered) if entered.snapshot.is_some() => Ok(socket),
         server_frame::Kind::EnterRoom(_) => Err("enter_room: no snapshot".into()),
@@ -413,24 +287,34 @@ fn kind_name(kind: &server_frame::Kind) -> String {
     format!("{kind:?}").split(['(', ' ']).next().unwrap_or("frame").to_owned()
 }
 
-async fn send(socket: &mut Socket, frame: &hearth_proto::hearth::gateway::v1::ClientFrame) -> Result<(), String> {
-    let text = wire::encode(frame).map_err(|e| format!("encode: {e}"))?;
-    socket.send(Message::Text(text.into())).await.map_err(|e| format!("send: {e}"))
+async fn send(
+    socket: &mut Socket,
+    frame: &hearth_proto::hearth::gateway::v1::ClientFrame,
+    encoding: Encoding,
+) -> Result<(), String> {
+    let message = match encoding {
+        Encoding::Json => Message::Text(wire::encode(frame).map_err(|e| format!("encode: {e}"))?.into()),
+        Encoding::Protobuf => Message::Binary(prost::Message::encode_to_vec(frame).into()),
+    };
+    socket.send(message).await.map_err(|e| format!("send: {e}"))
 }
 
 /// Reads until the reply with `reference` (skipping pushed events); an
 /// Error frame becomes its code.
 async fn reply(socket: &mut Socket, reference: &str) -> Result<server_frame::Kind, String> {
     loop {
-        let text = match socket.next().await {
-            Some(Ok(Message::Text(text))) => text,
+        let decoded = match socket.next().await {
+            Some(Ok(Message::Text(text))) => wire::decode(text.as_str()),
+            Some(Ok(Message::Binary(bytes))) => {
+                <ServerFrame as prost::Message>::decode(bytes.as_ref()).map_err(anyhow::Error::from)
+            }
             Some(Ok(Message::Close(frame))) => {
                 return Err(format!("closed {}", frame.map(|f| u16::from(f.code)).unwrap_or(0)));
             }
             Some(Ok(_)) => continue,
             Some(Err(_)) | None => return Err("connection lost".into()),
         };
-        let Ok(ServerFrame { r#ref: got, kind }) = wire::decode(text.as_str()) else {
+        let Ok(ServerFrame { r#ref: got, kind }) = decoded else {
             return Err("undecodable frame".into());
         };
         if got != reference {
@@ -506,8 +390,21 @@ impl Measured {
     }
 }
 
-async fn settle(seconds: f64) {
-    tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await;
+/// Creates a public channel room without a capacity limit (the caller is
+/// an operator admin); returns its id.
+pub(crate) async fn create_channel_room(admin: &Rpc) -> Result<String> {
+    let create = CreateRoomRequest {
+        kind: RoomKind::Channel as i32,
+        visibility: RoomVisibility::Public as i32,
+        title: "Bench channel".into(),
+        media: Some(wire::channel(&format!("bench-{}", Uuid::now_v7().simple()))),
+        settings: Some(RoomSettings { capacity: 0, ..Default::default() }),
+        ..Default::default()
+    };
+    match admin.call(client_frame::Kind::CreateRoom(create)).await.context("create the channel room")? {
+        server_frame::Kind::CreateRoom(reply) => reply.room.map(|r| r.room_id).ok_or_else(|| anyhow!("no room")),
+        other => bail!("unexpected create_room reply {other:?}"),
+    }
 }
 
 async fn measure_hearth(args: &StormArgs) -> Result<Measured> {
@@ -527,18 +424,7 @@ async fn measure_hearth(args: &StormArgs) -> Result<Measured> {
     let idle = memory(server.pid())?;
 
     let (admin, _admin_events) = Rpc::connect(&server.url, &token(&["admin".to_owned()])?).await.context("admin")?;
-    let create = CreateRoomRequest {
-        kind: RoomKind::Channel as i32,
-        visibility: RoomVisibility::Public as i32,
-        title: "Bench channel".into(),
-        media: Some(wire::channel(&format!("bench-{}", Uuid::now_v7().simple()))),
-        settings: Some(RoomSettings { capacity: 0, ..Default::default() }),
-        ..Default::default()
-    };
-    let room_id = match admin.call(client_frame::Kind::CreateRoom(create)).await.context("create the channel room")? {
-        server_frame::Kind::CreateRoom(reply) => reply.room.map(|r| r.room_id).ok_or_else(|| anyhow!("no room"))?,
-        other => bail!("unexpected create_room reply {other:?}"),
-    };
+    let room_id = create_channel_room(&admin).await?;
     let tokens = (0..args.clients).map(|_| token(&[])).collect::<Result<Vec<_>, _>>()?;
     eprintln!("bench join-storm: {} clients join room {room_id} (concurrency {}) …", args.clients, args.concurrency);
     let result = storm(&server.url, Mode::Hearth { room_id }, tokens, args.concurrency).await;
@@ -577,14 +463,6 @@ pub async fn run(args: StormArgs) -> Result<bool> {
     let minimal = if args.skip_minimal { None } else { Some(measure_minimal(&args).await?) };
     print_report(&args, &hearth, minimal.as_ref());
     Ok(hearth.joined == args.clients && hearth.dropped == 0)
-}
-
-fn ms(seconds: f64) -> String {
-    if seconds.is_nan() { "-".to_owned() } else { format!("{:.1} ms", seconds * 1e3) }
-}
-
-fn mib(kib: u64) -> String {
-    format!("{:.1} MiB", kib as f64 / 1024.0)
 }
 
 /// One cell of the report: a server's value as text.
