@@ -277,9 +277,14 @@ impl ChatApi {
 
     /// The room's current position.
     pub(crate) async fn position(&self, room: Uuid) -> Result<pb::ChatPosition> {
-        let sequence = self.store.head(room).await?;
+        let head = self.store.head(room).await?;
+        Ok(self.position_at(room, head).await)
+    }
+
+    /// The position at a head already read, with the window's epoch.
+    async fn position_at(&self, room: Uuid, sequence: u64) -> pb::ChatPosition {
         let epoch = self.state.epoch(room).await.ok().flatten().unwrap_or_default();
-        Ok(pb::ChatPosition { sequence, epoch })
+        pb::ChatPosition { sequence, epoch }
     }
 
     pub async fn list_messages(
@@ -416,10 +421,13 @@ impl ChatApi {
         let room = self.readable(&caller, room_uuid, &[]).await?;
         let (settings, _, updated) = self.store.settings(room.id).await?;
         let (_, restriction) = self.sender(&room, caller.id).await?;
-        let me = self.profiles.one(caller.id).await;
+        let me = match &restriction {
+            Some(_) => Some(self.profiles.one(caller.id).await),
+            None => None,
+        };
         let mut response = pb::ResumeChatResponse {
             settings: Some(convert::settings(&settings, settings.max_length(&self.limits()), updated)),
-            my_restriction: restriction.as_ref().map(|r| convert::restriction(r, me)),
+            my_restriction: restriction.as_ref().zip(me).map(|(r, me)| convert::restriction(r, me)),
             ..Default::default()
         };
         let head = self.store.head(room.id).await?;
@@ -429,7 +437,10 @@ impl ChatApi {
             let rows = self.store.history(room.id, None, None, limit).await?;
             response.outcome = pb::ResumeOutcome::Latest as i32;
             response.messages = self.present(&caller, &rows).await?;
-            response.position = Some(self.position(room.id).await?);
+            // A message committed between the two reads is in `rows`: the
+            // position covers it, so it is not delivered live again.
+            let newest = rows.last().map_or(0, |r| r.seq as u64);
+            response.position = Some(self.position_at(room.id, head.max(newest)).await);
             return Ok(response);
         };
         let too_far = since.sequence > head || head - since.sequence > u64::from(self.config.resume_max_events);
@@ -443,7 +454,7 @@ impl ChatApi {
             }
             None => {
                 response.outcome = pb::ResumeOutcome::TooFarBehind as i32;
-                response.position = Some(self.position(room.id).await?);
+                response.position = Some(self.position_at(room.id, head).await);
             }
         }
         Ok(response)

@@ -92,10 +92,14 @@ struct ChatOrder {
 }
 
 impl ChatOrder {
-    /// Takes one event; returns the events now ready, in order.
+    /// Takes one event; returns the events now ready, in order. Until the
+    /// first connection's position is known, events wait (at most the gap
+    /// wait).
     fn push(&mut self, sequence: u64, event: Arc<Shared>) -> Vec<Arc<Shared>> {
         if self.next == 0 {
-            self.next = sequence;
+            self.pending.insert(sequence, event);
+            self.gap_since.get_or_insert_with(Instant::now);
+            return Vec::new();
         }
         if sequence < self.next {
             return Vec::new(); // a duplicate
@@ -128,12 +132,14 @@ impl ChatOrder {
     }
 
     /// A connection's starting position: the room's order starts there if
-    /// nothing was seen yet.
-    fn start_at(&mut self, position: u64) {
-        if self.next == 0 {
-            self.next = position + 1;
-            self.pending.retain(|seq, _| *seq > position);
+    /// it had none yet; returns the waiting events now ready.
+    fn start_at(&mut self, position: u64) -> Vec<Arc<Shared>> {
+        if self.next != 0 {
+            return Vec::new();
         }
+        self.next = position + 1;
+        self.pending.retain(|seq, _| *seq > position);
+        self.drain()
     }
 }
 
@@ -236,13 +242,17 @@ impl Hub {
     pub fn activate(&self, room: Uuid, connection: Uuid, covered: Covered, reply: &ServerFrame) -> bool {
         let mut rooms = self.lock();
         let Some(entry) = rooms.get_mut(&room) else { return false };
-        entry.chat.start_at(covered.sequence);
+        // Sequenced chat events are never moderator-only.
+        if let Some(sequence) = covered.sequence {
+            let ready = entry.chat.start_at(sequence);
+            fan_out(entry, false, &ready);
+        }
         let Some(subscriber) = entry.subscribers.get_mut(&connection) else {
             return false;
         };
         subscriber.moderator = subscriber.admin || role_at_least_moderator(covered.role);
         subscriber.after_version = covered.version;
-        subscriber.after_sequence = covered.sequence;
+        subscriber.after_sequence = covered.sequence.unwrap_or(0);
         let held = subscriber.held.take().unwrap_or_default();
         let mut ok = subscriber.out.send(crate::ws::codec::encode(subscriber.encoding, reply)).is_ok();
         for event in held {
@@ -368,8 +378,8 @@ impl Hub {
 pub struct Covered {
     /// The snapshot's room version.
     pub version: u64,
-    /// The chat position.
-    pub sequence: u64,
+    /// The chat position; None when the chat service did not answer.
+    pub sequence: Option<u64>,
     /// The connection's room role.
     pub role: i32,
 }
@@ -537,6 +547,11 @@ mod tests {
     #[test]
     fn chat_events_are_reordered_and_deduplicated() {
         let mut order = ChatOrder::default();
+        assert!(order.push(12, chat(12)).is_empty(), "nothing goes out before a position is known");
+        assert!(order.push(11, chat(11)).is_empty());
+        assert_eq!(sequences(&order.start_at(10)), vec![11, 12]);
+        assert!(order.start_at(5).is_empty(), "the first position sets the order");
+        let mut order = ChatOrder::default();
         order.start_at(10);
         assert_eq!(sequences(&order.push(12, chat(12))), Vec::<u64>::new(), "12 waits for 11");
         assert_eq!(sequences(&order.push(11, chat(11))), vec![11, 12]);
@@ -547,6 +562,9 @@ mod tests {
 
     #[test]
     fn a_gap_is_given_up_after_the_wait() {
+        let mut order = ChatOrder::default();
+        assert!(order.push(7, chat(7)).is_empty());
+        assert_eq!(sequences(&order.expire(Duration::ZERO)), vec![7], "no position came: released after the wait");
         let mut order = ChatOrder::default();
         order.start_at(0);
         assert_eq!(sequences(&order.push(1, chat(1))), vec![1]);

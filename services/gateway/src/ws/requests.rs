@@ -329,7 +329,7 @@ pub fn enter_room(ctx: Ctx, enter: Enter) {
                 let response = response.into_inner();
                 let (version, role) = response.snapshot.as_ref().map(|s| (s.version, s.my_role)).unwrap_or_default();
                 let chat = resume_chat(&ctx, enter.room, enter.request.chat_position.clone()).await;
-                let sequence = chat.as_ref().and_then(|c| c.position.as_ref()).map_or(0, |p| p.sequence);
+                let sequence = chat.as_ref().map(|c| c.position.as_ref().map_or(0, |p| p.sequence));
                 let reply = ServerFrame {
                     r#ref: ctx.reference.clone(),
                     kind: Some(server_frame::Kind::EnterRoom(frames::RoomEntered {
