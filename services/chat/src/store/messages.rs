@@ -12,6 +12,29 @@ const MESSAGE_COLUMNS: &str = "room_id, seq, message_id, author_id, author_usern
      author_role, client_msg_id, text, mentions, reply_to_seq, thread_root_seq, reply_count, created_at, deleted_at, \
      deleted_by_moderator, deleted_seq";
 
+/// The columns a new message (posted or held) fills from [`NewMessage`],
+/// bound by [`bind_new`] as $1–$10.
+pub(super) const NEW_MESSAGE_COLUMNS: &str = "room_id, author_id, author_username, author_name, author_avatar, \
+     author_role, client_msg_id, text, mentions, reply_to_seq";
+
+/// Binds [`NEW_MESSAGE_COLUMNS`].
+pub(super) fn bind_new<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    new: &'q NewMessage<'_>,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    query
+        .bind(new.room)
+        .bind(new.author.id)
+        .bind(&new.author.username)
+        .bind(&new.author.display_name)
+        .bind(&new.author.avatar_url)
+        .bind(new.author.role)
+        .bind(new.client_msg_id)
+        .bind(new.text)
+        .bind(Json(new.mentions))
+        .bind(new.reply_to.map(|s| s as i64))
+}
+
 /// A resolved mention as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredMention {
@@ -160,28 +183,18 @@ impl Store {
         }
         let seq = next_seq(&mut tx, new.room).await?;
         let thread_root = reply_to.as_ref().map(|r| r.thread_root_seq.unwrap_or(r.seq));
-        let inserted: Option<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO chat.messages (room_id, seq, message_id, author_id, author_username, author_name, \
-             author_avatar, author_role, client_msg_id, text, mentions, reply_to_seq, thread_root_seq, created_at) \
+        let insert = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO chat.messages ({NEW_MESSAGE_COLUMNS}, seq, message_id, thread_root_seq, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              ON CONFLICT (room_id, author_id, client_msg_id) DO NOTHING RETURNING {MESSAGE_COLUMNS}"
-        )))
-        .bind(new.room)
-        .bind(seq as i64)
-        .bind(Uuid::now_v7())
-        .bind(new.author.id)
-        .bind(&new.author.username)
-        .bind(&new.author.display_name)
-        .bind(&new.author.avatar_url)
-        .bind(new.author.role)
-        .bind(new.client_msg_id)
-        .bind(new.text)
-        .bind(Json(new.mentions))
-        .bind(new.reply_to.map(|s| s as i64))
-        .bind(thread_root)
-        .bind(new.now)
-        .fetch_optional(&mut *tx)
-        .await?;
+        )));
+        let inserted: Option<MessageRow> = bind_new(insert, &new)
+            .bind(seq as i64)
+            .bind(Uuid::now_v7())
+            .bind(thread_root)
+            .bind(new.now)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(message) = inserted else {
             // A concurrent resend won: give its sequence back (rollback).
             drop(tx);

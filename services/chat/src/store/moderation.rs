@@ -1,7 +1,7 @@
 //! Moderation state: chat settings, timeouts and chat bans (with purges),
 //! blocked and hold-for-review terms, and held messages.
 
-use sqlx::types::Json;
+use sqlx::{Postgres, postgres::PgArguments, types::Json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -207,17 +207,21 @@ impl Store {
 
     /// Lifts a restriction in force; false when there was none.
     pub async fn lift(&self, room: Uuid, user: Uuid, kind: &str, audit: &NewAudit) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
+        let lift = sqlx::query(
             "DELETE FROM chat.restrictions WHERE room_id = $1 AND user_id = $2 AND kind = $3 \
              AND (expires_at IS NULL OR expires_at > now())",
         )
         .bind(room)
         .bind(user)
-        .bind(kind)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        .bind(kind);
+        self.audited(lift, audit).await
+    }
+
+    /// Runs one change and, when it changed anything, records its audit
+    /// entry in the same transaction; false when nothing changed.
+    async fn audited(&self, change: sqlx::query::Query<'_, Postgres, PgArguments>, audit: &NewAudit) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if change.execute(&mut *tx).await?.rows_affected() == 0 {
             return Ok(false);
         }
         insert_audit(&mut tx, audit).await?;
@@ -302,14 +306,7 @@ impl Store {
     }
 
     pub async fn remove_term(&self, id: Uuid, audit: &NewAudit) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM chat.terms WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        self.audited(sqlx::query("DELETE FROM chat.terms WHERE id = $1").bind(id), audit).await
     }
 
     /// Terms in force for a room (and the global ones), for matching.
@@ -354,27 +351,18 @@ impl Store {
         matched: &[String],
         ttl_secs: i64,
     ) -> Result<(HeldRow, bool)> {
-        let inserted: Option<HeldRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO chat.held (id, room_id, author_id, author_username, author_name, author_avatar, author_role, \
-             client_msg_id, text, mentions, reply_to_seq, matched, expires_at) \
+        let inserted = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO chat.held ({}, id, matched, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now() + make_interval(secs => $13)) \
-             ON CONFLICT (room_id, author_id, client_msg_id) DO NOTHING RETURNING {HELD_COLUMNS}"
-        )))
-        .bind(Uuid::now_v7())
-        .bind(new.room)
-        .bind(new.author.id)
-        .bind(&new.author.username)
-        .bind(&new.author.display_name)
-        .bind(&new.author.avatar_url)
-        .bind(new.author.role)
-        .bind(new.client_msg_id)
-        .bind(new.text)
-        .bind(Json(new.mentions))
-        .bind(new.reply_to.map(|s| s as i64))
-        .bind(matched)
-        .bind(ttl_secs as f64)
-        .fetch_optional(&self.pool)
-        .await?;
+             ON CONFLICT (room_id, author_id, client_msg_id) DO NOTHING RETURNING {HELD_COLUMNS}",
+            super::messages::NEW_MESSAGE_COLUMNS
+        )));
+        let inserted: Option<HeldRow> = super::messages::bind_new(inserted, new)
+            .bind(Uuid::now_v7())
+            .bind(matched)
+            .bind(ttl_secs as f64)
+            .fetch_optional(&self.pool)
+            .await?;
         if let Some(row) = inserted {
             return Ok((row, false));
         }
@@ -417,18 +405,10 @@ impl Store {
 
     /// Denies a waiting held message.
     pub async fn deny(&self, id: Uuid, audit: &NewAudit) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
+        let deny = sqlx::query(
             "UPDATE chat.held SET decision = 'denied' WHERE id = $1 AND decision IS NULL AND expires_at > now()",
         )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        insert_audit(&mut tx, audit).await?;
-        tx.commit().await?;
-        Ok(true)
+        .bind(id);
+        self.audited(deny, audit).await
     }
 }
