@@ -462,3 +462,30 @@ async fn room_moderation_acts_reach_the_audit_log() {
     assert_eq!(entries[1]["targetUser"]["userId"], other_id.as_str());
     assert_eq!(entries[2]["details"]["to"], "moderator");
 }
+
+#[tokio::test]
+async fn held_messages_nobody_decides_expire_and_the_author_is_told() {
+    let app = TestApp::spawn().await;
+    let (room, _, mut host) = room_with_host(&app, "ROOM_VISIBILITY_PUBLIC").await;
+    let (_, mut fan) = member(&app, &app.ws_url, &room).await;
+    host.call(json!({"addBlockedTerm": {"roomId": room, "term": "promo", "action": "TERM_ACTION_HOLD_FOR_REVIEW"}}))
+        .await;
+    let held = send(&mut fan, &room, "p", "promo code inside").await;
+    let id = held["sendMessage"]["heldMessageId"].as_str().expect("held").to_owned();
+    // Fast-forward its 24 hours.
+    let pool = hearth_platform::db::connect_lazy(&app.config.database).expect("pool");
+    sqlx::query("UPDATE chat.held SET expires_at = now() - interval '1 second' WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&pool)
+        .await
+        .expect("expire");
+    let told = fan.event_where(Duration::from_secs(10), |f| f["userEvent"]["heldMessageDecided"].is_object()).await;
+    assert_eq!(told["userEvent"]["heldMessageDecided"]["heldMessageId"], id.as_str());
+    assert!(told["userEvent"]["heldMessageDecided"]["approved"].is_null(), "expired means not posted");
+    let resolved = host.event_where(Duration::from_secs(5), |f| is_chat(f, "heldMessageResolved")).await;
+    assert!(resolved["chatEvent"]["heldMessageResolved"]["resolvedBy"].is_null(), "nobody decided: {resolved}");
+    let queue = host.call(json!({"listHeldMessages": {"roomId": room}})).await;
+    assert!(queue["listHeldMessages"]["heldMessages"].is_null(), "{queue}");
+    let late = host.call(json!({"approveHeldMessage": {"heldMessageId": id}})).await;
+    assert_eq!(refusal(&late).1, "held_message_not_found");
+}

@@ -4,8 +4,8 @@
 //! Layout (shared by every service crate): `grpc` handlers, `domain` rules
 //! (pure), `store` (Postgres, schema `chat`), `state` (Redis), `events`
 //! (NATS), `error` (one error type mapped to gRPC statuses), plus `convert`
-//! (rows ↔ protos), the outbox `relay` and the `audit` consumer every
-//! replica runs.
+//! (rows ↔ protos), and what every replica runs besides requests: the
+//! outbox `relay`, the `audit` consumer and the held-message `sweeper`.
 
 pub mod audit;
 pub mod convert;
@@ -16,6 +16,7 @@ pub mod grpc;
 pub mod relay;
 pub mod state;
 pub mod store;
+pub mod sweeper;
 
 use hearth_platform::{
     Config,
@@ -49,7 +50,7 @@ pub struct Chat {
 
 impl Chat {
     /// Wires the role onto shared connections and starts its outbox relay,
-    /// live-reaction flusher and audit consumer.
+    /// live-reaction flusher, audit consumer and held-message sweeper.
     pub async fn new(deps: &Deps, shutdown: CancellationToken) -> Result<Self, hearth_platform::grpc::GrpcError> {
         let events = events::Events::new(deps.nats.clone());
         events.ensure_stream().await;
@@ -72,7 +73,8 @@ impl Chat {
         };
         tokio::spawn(relay::run(api.clone(), deps.config.chat.outbox_interval, shutdown.clone()));
         tokio::spawn(grpc::flush_live_reactions(api.clone(), shutdown.clone()));
-        tokio::spawn(audit::run(deps.nats.clone(), api.store.clone(), shutdown));
+        tokio::spawn(audit::run(deps.nats.clone(), api.store.clone(), shutdown.clone()));
+        tokio::spawn(sweeper::run(api.clone(), shutdown));
         Ok(Self { api })
     }
 

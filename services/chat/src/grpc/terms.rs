@@ -159,13 +159,14 @@ impl ChatApi {
         })
     }
 
-    /// Tells moderators and the author how a held message was decided.
-    async fn decided(&self, held: &HeldRow, by: Uuid, approved: bool, sequence: u64) {
+    /// Tells moderators and the author how a held message was decided
+    /// (`by` is None when it expired undecided).
+    pub(crate) async fn decided(&self, held: &HeldRow, by: Option<Uuid>, approved: bool, sequence: u64) {
         let resolved = pb::HeldMessageResolved {
             held_message_id: held.id.to_string(),
             approved,
             sequence,
-            resolved_by: by.to_string(),
+            resolved_by: by.map(|b| b.to_string()).unwrap_or_default(),
         };
         self.events.moderators(held.room_id, chat_event::Kind::HeldMessageResolved(resolved)).await;
         let decided = HeldMessageDecided {
@@ -206,7 +207,7 @@ impl ChatApi {
         };
         let posted = self.post(&room, new).await?;
         let sequence = posted.message.as_ref().map_or(0, |m| m.sequence);
-        self.decided(&held, caller.id, true, sequence).await;
+        self.decided(&held, Some(caller.id), true, sequence).await;
         Ok(pb::ApproveHeldMessageResponse { message: posted.message })
     }
 
@@ -228,7 +229,7 @@ impl ChatApi {
                 "no such held message (or already decided or expired)".into(),
             ));
         }
-        self.decided(&held, caller.id, false, 0).await;
+        self.decided(&held, Some(caller.id), false, 0).await;
         Ok(pb::DenyHeldMessageResponse {})
     }
 }

@@ -403,6 +403,19 @@ impl Store {
         .await?)
     }
 
+    /// Marks up to `limit` held messages past their time as expired and
+    /// returns them (each is returned by exactly one replica).
+    pub async fn expire_held(&self, limit: i64) -> Result<Vec<HeldRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE chat.held SET decision = 'expired' WHERE id IN (SELECT id FROM chat.held \
+             WHERE decision IS NULL AND expires_at <= now() ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+             RETURNING {HELD_COLUMNS}"
+        )))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Denies a waiting held message.
     pub async fn deny(&self, id: Uuid, audit: &NewAudit) -> Result<bool> {
         let deny = sqlx::query(
