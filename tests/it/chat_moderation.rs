@@ -464,10 +464,10 @@ async fn room_moderation_acts_reach_the_audit_log() {
 }
 
 #[tokio::test]
-async fn held_messages_nobody_decides_expire_and_the_author_is_told() {
+async fn held_messages_and_restrictions_expire_once_and_say_so() {
     let app = TestApp::spawn().await;
     let (room, _, mut host) = room_with_host(&app, "ROOM_VISIBILITY_PUBLIC").await;
-    let (_, mut fan) = member(&app, &app.ws_url, &room).await;
+    let (fan_id, mut fan) = member(&app, &app.ws_url, &room).await;
     host.call(json!({"addBlockedTerm": {"roomId": room, "term": "promo", "action": "TERM_ACTION_HOLD_FOR_REVIEW"}}))
         .await;
     let held = send(&mut fan, &room, "p", "promo code inside").await;
@@ -488,4 +488,17 @@ async fn held_messages_nobody_decides_expire_and_the_author_is_told() {
     assert!(queue["listHeldMessages"]["heldMessages"].is_null(), "{queue}");
     let late = host.call(json!({"approveHeldMessage": {"heldMessageId": id}})).await;
     assert_eq!(refusal(&late).1, "held_message_not_found");
+
+    // A timeout ends by itself; moderators are told nobody lifted it.
+    host.call(json!({"timeoutUser": {"roomId": room, "userId": fan_id, "duration": "600s"}})).await;
+    assert_eq!(refusal(&send(&mut fan, &room, "q", "hello").await).1, "timed_out");
+    sqlx::query("UPDATE chat.restrictions SET expires_at = now() - interval '1 second' WHERE user_id = $1::uuid")
+        .bind(&fan_id)
+        .execute(&pool)
+        .await
+        .expect("expire");
+    post(&mut fan, &room, "r", "free again").await;
+    let lifted = host.event_where(Duration::from_secs(10), |f| is_chat(f, "restrictionLifted")).await;
+    assert_eq!(lifted["chatEvent"]["restrictionLifted"]["userId"], fan_id.as_str());
+    assert!(lifted["chatEvent"]["restrictionLifted"]["liftedBy"].is_null(), "{lifted}");
 }

@@ -1,12 +1,15 @@
-//! Expires held messages nobody decided in time (24 h): each is marked
-//! expired by exactly one replica, which tells the author and the room's
-//! moderators, as a denial would.
+//! Expires what has a deadline, each item on exactly one replica: held
+//! messages nobody decided in time (24 h; the author and the room's
+//! moderators are told, as for a denial) and timeouts and chat bans past
+//! their end (the moderators are told; the rows go).
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::grpc::ChatApi;
+use hearth_proto::hearth::chat::v1::{self as pb, chat_event};
+
+use crate::{convert, grpc::ChatApi};
 
 /// How often every replica looks for expired held messages.
 const INTERVAL: Duration = Duration::from_secs(5);
@@ -19,7 +22,16 @@ pub async fn expire_once(api: &ChatApi) -> crate::error::Result<usize> {
     for held in &expired {
         api.decided(held, None, false, 0).await;
     }
-    Ok(expired.len())
+    let ended = api.store.expire_restrictions(BATCH).await?;
+    for restriction in &ended {
+        let lifted = pb::RestrictionLifted {
+            user_id: restriction.user_id.to_string(),
+            kind: convert::restriction_kind(&restriction.kind) as i32,
+            lifted_by: String::new(),
+        };
+        api.events.moderators(restriction.room_id, chat_event::Kind::RestrictionLifted(lifted)).await;
+    }
+    Ok(expired.len() + ended.len())
 }
 
 /// Runs until shutdown.
@@ -30,7 +42,7 @@ pub async fn run(api: ChatApi, shutdown: CancellationToken) {
             () = tokio::time::sleep(INTERVAL) => {}
         }
         match expire_once(&api).await {
-            Ok(n) if n > 0 => tracing::info!(expired = n, "held messages expired undecided"),
+            Ok(n) if n > 0 => tracing::info!(expired = n, "held messages and restrictions expired"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "held-message expiry failed"),
         }

@@ -229,6 +229,19 @@ impl Store {
         Ok(true)
     }
 
+    /// Removes up to `limit` restrictions past their expiry and returns
+    /// them (each is returned by exactly one replica).
+    pub async fn expire_restrictions(&self, limit: i64) -> Result<Vec<RestrictionRow>> {
+        Ok(sqlx::query_as(
+            "DELETE FROM chat.restrictions WHERE (room_id, user_id, kind) IN (SELECT room_id, user_id, kind \
+             FROM chat.restrictions WHERE expires_at <= now() LIMIT $1 FOR UPDATE SKIP LOCKED) \
+             RETURNING room_id, user_id, kind, reason, created_by, created_at, expires_at",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Restrictions in force, newest first.
     pub async fn restrictions(
         &self,
