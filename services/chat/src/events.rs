@@ -78,6 +78,16 @@ impl Events {
         Outgoing { event_id, subject, payload }
     }
 
+    /// Sends a sequenced event to JetStream without waiting for the ack.
+    pub async fn publish_pipelined(
+        &self,
+        out: &Outgoing,
+    ) -> Result<async_nats::jetstream::context::PublishAckFuture, NatsError> {
+        self.nats
+            .publish_durable_pipelined(out.subject.clone(), &out.event_id.to_string(), Bytes::from(out.payload.clone()))
+            .await
+    }
+
     /// Publishes a sequenced event to JetStream (deduplicated by event id).
     pub async fn publish_sequenced(&self, out: &Outgoing) -> Result<(), NatsError> {
         self.nats

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod publisher;
 pub mod relay;
 pub mod state;
 pub mod store;
@@ -60,10 +61,15 @@ impl Chat {
         let identity = hearth_proto::identity::identity_service_client::IdentityServiceClient::new(channel(
             &services.identity_url,
         )?);
+        let store = store::Store::new(deps.pg.clone());
+        let state = state::State::new(deps.redis.clone(), deps.keys.clone());
+        let publisher =
+            publisher::Publisher::spawn(state.clone(), events.clone(), store.clone(), deps.config.chat.recent_window);
         let api = ChatApi {
-            store: store::Store::new(deps.pg.clone()),
-            state: state::State::new(deps.redis.clone(), deps.keys.clone()),
+            store,
+            state,
             events,
+            publisher,
             tokens: deps.tokens.clone(),
             config: deps.config.chat.clone(),
             rooms: RoomAccessServiceClient::new(channel(&services.rooms_url)?),

@@ -92,6 +92,23 @@ impl Nats {
     }
 
     /// Whether the connection is up, for readiness.
+    /// Sends a JetStream publish (deduplicated by `msg_id`) without waiting
+    /// for its acknowledgement: the returned future resolves when JetStream
+    /// stored it. Publishes sent one after another keep their order.
+    pub async fn publish_durable_pipelined(
+        &self,
+        subject: String,
+        msg_id: &str,
+        payload: Bytes,
+    ) -> Result<async_nats::jetstream::context::PublishAckFuture, NatsError> {
+        let mut headers = Self::traced_headers();
+        headers.insert("Nats-Msg-Id", msg_id);
+        self.jetstream
+            .publish_with_headers(subject.clone(), headers, payload)
+            .await
+            .map_err(|e| NatsError::Publish { subject, message: e.to_string() })
+    }
+
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
     }

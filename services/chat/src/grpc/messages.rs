@@ -191,7 +191,7 @@ impl ChatApi {
             .await?;
         let (row, reply_to, fresh) = match posted {
             Posted::New { message, reply_to, outbox } => {
-                self.deliver(room.id, message.seq as u64, &outbox.1, outbox.0).await;
+                self.deliver(room.id, message.seq as u64, outbox.1, outbox.0);
                 self.notify_mentions(room, &message).await;
                 (*message, reply_to.map(|r| *r), true)
             }
@@ -403,7 +403,7 @@ impl ChatApi {
             )
             .await?;
         if let Some((outbox_id, out)) = outbox {
-            self.deliver(room.id, event_seq, &out, outbox_id).await;
+            self.deliver(room.id, event_seq, out, outbox_id);
         }
         Ok(pb::DeleteMessageResponse { event_sequence: event_seq })
     }

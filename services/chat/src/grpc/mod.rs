@@ -72,6 +72,7 @@ pub struct ChatApi {
     pub(crate) identity: IdentityServiceClient<TracedChannel>,
     pub(crate) profiles: Profiles,
     pub(crate) caches: Arc<Caches>,
+    pub(crate) publisher: crate::publisher::Publisher,
 }
 
 /// Cached values with the time they were fetched.
@@ -343,21 +344,11 @@ impl ChatApi {
         Ok(self.store.settings(room).await?.0)
     }
 
-    /// After a commit: adds the event to the recent window, publishes it
-    /// and clears its outbox entry. Anything that fails here is left to the
-    /// outbox relay, so the caller's success stands.
-    pub(crate) async fn deliver(&self, room: Uuid, seq: u64, out: &Outgoing, outbox_id: i64) {
-        if let Err(error) = self.state.append(room, seq, &out.payload, self.config.recent_window).await {
-            tracing::warn!(%error, "recent window not updated; resumes use Postgres");
-        }
-        match self.events.publish_sequenced(out).await {
-            Ok(()) => {
-                if let Err(error) = self.store.published(&[outbox_id]).await {
-                    tracing::warn!(%error, "outbox entry kept; the relay will republish it (deduplicated)");
-                }
-            }
-            Err(error) => tracing::warn!(%error, "chat event left in the outbox for the relay"),
-        }
+    /// After a commit: hands the event to this replica's publisher (window,
+    /// JetStream, outbox cleanup), so the caller's reply does not wait for
+    /// them; what is not done by a crash, the outbox relay does.
+    pub(crate) fn deliver(&self, room: Uuid, seq: u64, out: Outgoing, outbox_id: i64) {
+        self.publisher.publish(room, seq, out, outbox_id);
     }
 
     /// A new audit entry for an act by `caller` in `room`.

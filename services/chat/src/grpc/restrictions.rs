@@ -93,7 +93,7 @@ impl ChatApi {
             })
             .await?;
         if let Some(purge) = purge {
-            self.deliver(room.id, purge.event_seq, &purge.outbox.1, purge.outbox.0).await;
+            self.deliver(room.id, purge.event_seq, purge.outbox.1, purge.outbox.0);
         }
         let restriction = convert::restriction(&row, self.profiles.one(target).await);
         self.events
