@@ -48,8 +48,8 @@ use uuid::Uuid;
 use crate::{
     model::Summary,
     proc::{
-        Memory, Server, announce, clock_ticks_per_second, cpu_ticks, memory, ms, raise_nofile_limit, settle,
-        stdin_closed,
+        Memory, Server, announce, clock_ticks_per_second, cpu_ticks, machine_busy_ticks, memory, ms,
+        raise_nofile_limit, settle, stdin_closed,
     },
     storm::{self, Encoding, Socket},
     wire::Rpc,
@@ -62,8 +62,6 @@ const CONFIG_ENV: &str = "BENCH_CHAT_CONFIG";
 const DATABASE_ENV: &str = "BENCH_CHAT_DATABASE";
 /// Gateways in the Hearth run.
 const GATEWAYS: usize = 2;
-/// Sender connections per run, spread over its servers.
-const SENDERS: usize = 4;
 /// Messages a sender has in flight when flat out: sent, and neither seen
 /// back in the room's stream nor refused.
 const MAX_IN_FLIGHT: usize = 16;
@@ -104,6 +102,11 @@ pub struct ChatArgs {
     /// Seconds servers settle before memory is read.
     #[arg(long, default_value_t = 3.0)]
     pub settle_s: f64,
+    /// Sender connections, spread over the servers. Hearth runs one user's
+    /// sends in order (one at a time per connection), as a real room has
+    /// many people each sending a little; so flat-out needs many senders.
+    #[arg(long, default_value_t = 32)]
+    pub senders: usize,
 }
 
 /// The room's message rate in one phase.
@@ -602,6 +605,8 @@ struct Phase {
     cpu: Vec<u64>,
     /// CPU of the other processes (name, ticks).
     others: Vec<(&'static str, u64)>,
+    /// CPU ticks the whole machine was busy, over all its cores.
+    machine: u64,
     latency: Summary,
 }
 
@@ -641,6 +646,8 @@ struct Measured {
     failures: BTreeMap<String, usize>,
     idle: Vec<Memory>,
     loaded: Vec<Memory>,
+    /// After the phases, once the deliveries stopped.
+    after: Vec<Memory>,
     /// CPU ticks of each server while the clients sat idle, and for how long.
     idle_cpu: Vec<u64>,
     idle_secs: f64,
@@ -650,12 +657,13 @@ struct Measured {
 }
 
 impl Measured {
-    /// RSS per joined connection, in bytes (averaged over the servers).
-    fn rss_per_connection(&self) -> f64 {
+    /// RSS per joined connection, in bytes (averaged over the servers),
+    /// with the connections idle (`loaded`) or after the chat (`after`).
+    fn rss_per_connection(&self, loaded: &[Memory]) -> f64 {
         let per_server: Vec<f64> = self
             .idle
             .iter()
-            .zip(&self.loaded)
+            .zip(loaded)
             .zip(&self.joined)
             .filter(|(_, joined)| **joined > 0)
             .map(|((idle, loaded), joined)| (loaded.rss as f64 - idle.rss as f64) * 1024.0 / *joined as f64)
@@ -700,9 +708,9 @@ async fn exercise(
     let idle_secs = idle_started.elapsed().as_secs_f64();
     let loaded = pids.iter().map(|pid| memory(*pid)).collect::<Result<Vec<_>>>()?;
 
-    let mut senders = Vec::with_capacity(SENDERS);
+    let mut senders = Vec::with_capacity(args.senders);
     let mut connections: Vec<u64> = crowd.joined.iter().map(|n| *n as u64).collect();
-    for index in 0..SENDERS {
+    for index in 0..args.senders {
         let server = index % targets.len();
         senders.push(Sender::connect(index, &targets[server], mode, tallies[server].clone()).await?);
         connections[server] += 1;
@@ -714,6 +722,7 @@ async fn exercise(
         phases.push(phase);
     }
 
+    let after = pids.iter().map(|pid| memory(*pid)).collect::<Result<Vec<_>>>()?;
     for task in &crowd.tasks {
         task.abort();
     }
@@ -737,6 +746,7 @@ async fn exercise(
         failures: crowd.failures,
         idle,
         loaded,
+        after,
         idle_cpu,
         idle_secs,
         phases,
@@ -760,6 +770,7 @@ async fn run_phase(
     let other_pids: Vec<u32> = others.iter().map(|(_, pid)| *pid).collect();
     let cpu_before = cpu_of(pids)?;
     let others_before = cpu_of(&other_pids)?;
+    let machine_before = machine_busy_ticks()?;
     let delivered_before: Vec<u64> = tallies.iter().map(|t| t.deliveries()).collect();
     let started = Instant::now();
     let from = unix_nanos();
@@ -804,6 +815,7 @@ async fn run_phase(
     };
     let cpu_after = cpu_of(pids)?;
     let others_after = cpu_of(&other_pids)?;
+    let machine = machine_busy_ticks()? - machine_before;
     let deliveries: Vec<u64> =
         tallies.iter().zip(&delivered_before).map(|(tally, before)| tally.deliveries() - before).collect();
 
@@ -824,6 +836,7 @@ async fn run_phase(
             .map(|((n, _), (a, b))| (*n, a - b))
             .collect(),
         latency: Summary::of(&latencies),
+        machine,
         deliveries,
         sent,
     };
@@ -907,7 +920,7 @@ pub async fn run(args: ChatArgs) -> Result<bool> {
         bail!("--clients-per-gateway must be at least 1");
     }
     // This process holds every client; each server its share.
-    raise_nofile_limit((GATEWAYS * args.clients_per_gateway + SENDERS) as u64 + 1024);
+    raise_nofile_limit((GATEWAYS * args.clients_per_gateway + args.senders) as u64 + 1024);
     let hearth = measure_hearth(&args, &rates).await?;
     let bare = if args.skip_bare { None } else { Some(measure_bare(&args, &rates).await?) };
     print_report(&args, clock_ticks_per_second(), &hearth, bare.as_ref());
@@ -937,8 +950,8 @@ fn print_report(args: &ChatArgs, ticks: u64, hearth: &Measured, bare: Option<&Me
     println!();
     println!(
         "Chat fan-out: one room; hearth: {GATEWAYS} gateways × {} clients; bare broadcaster: 1 × {}; \
-         {SENDERS} senders; phases of {} s",
-        args.clients_per_gateway, args.clients_per_gateway, args.phase_secs
+         {} senders; phases of {} s",
+        args.clients_per_gateway, args.clients_per_gateway, args.senders, args.phase_secs
     );
     println!("(CPU from /proc/<pid>/stat at {ticks} ticks/s; hearth figures are per gateway, averaged)");
     println!();
@@ -950,11 +963,14 @@ fn print_report(args: &ChatArgs, ticks: u64, hearth: &Measured, bare: Option<&Me
     let (h, b) = both(&|m| format!("{}/{}", m.joined.iter().sum::<usize>(), m.clients * m.joined.len()));
     row("joined", h, b, None);
     let (h, b) = both(&|m| {
-        let bytes = m.rss_per_connection();
+        let bytes = m.rss_per_connection(&m.loaded);
         format!("{:.2} KiB ({bytes:.0} B)", bytes / 1024.0)
     });
-    let r = bare.map(|b| ratio(hearth.rss_per_connection(), b.rss_per_connection()));
+    let r = bare.map(|b| ratio(hearth.rss_per_connection(&hearth.loaded), b.rss_per_connection(&b.loaded)));
     row("RSS per idle connection", h, b, r);
+    let (h, b) = both(&|m| format!("{:.2} KiB", m.rss_per_connection(&m.after) / 1024.0));
+    let r = bare.map(|b| ratio(hearth.rss_per_connection(&hearth.after), b.rss_per_connection(&b.after)));
+    row("RSS per connection after the chat", h, b, r);
     let (h, b) = both(&|m| {
         let (idle, loaded) = (m.idle.iter().map(|x| x.rss).sum::<u64>(), m.loaded.iter().map(|x| x.rss).sum::<u64>());
         let n = m.idle.len().max(1) as u64;
@@ -974,8 +990,8 @@ fn print_report(args: &ChatArgs, ticks: u64, hearth: &Measured, bare: Option<&Me
         println!();
         println!("  Phase: {}", phase.rate);
         let pair = |f: &dyn Fn(&Phase) -> String| (f(phase), other.map(f));
-        let (h, b) = pair(&|p| format!("{:.1}", p.sent.echoed as f64 / args.phase_secs));
-        row("messages/s posted", h, b, None);
+        let (h, b) = pair(&|p| format!("{:.1}", p.sent.echoed as f64 / p.elapsed));
+        row("messages/s posted (to last delivery)", h, b, None);
         let (h, b) = pair(&|p| format!("{:.0}", p.rate_per_server()));
         row("deliveries/s", h, b, other.map(|o| ratio(phase.rate_per_server(), o.rate_per_server())));
         let (h, b) = pair(&|p| {
@@ -1003,6 +1019,9 @@ fn print_report(args: &ChatArgs, ticks: u64, hearth: &Measured, bare: Option<&Me
             let show = |v: Option<f64>| v.map(|v| format!("{v:.0} %")).unwrap_or_else(|| "-".to_owned());
             row(&format!("{name} CPU"), show(cpu(phase)), bare.map(|_| show(other.and_then(cpu))), None);
         }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let (h, b) = pair(&|p| format!("{:.0} %", percent(p.machine, ticks, p.elapsed)));
+        row(&format!("machine CPU busy (of {} %)", cores * 100), h, b, None);
         let (h, b) = pair(&|p| {
             let mut problems = p.sent.refused.clone();
             if p.sent.unanswered > 0 {
@@ -1026,7 +1045,7 @@ fn print_report(args: &ChatArgs, ticks: u64, hearth: &Measured, bare: Option<&Me
         let verdict = if r <= CPU_RATIO_TARGET { "met" } else { "missed" };
         println!("  target CPU per delivery ≤ {CPU_RATIO_TARGET}× bare at {}: {r:.2}× ({verdict})", phase.rate);
     }
-    let rss = hearth.rss_per_connection();
+    let rss = hearth.rss_per_connection(&hearth.loaded);
     let verdict = if rss <= RSS_TARGET_BYTES { "met" } else { "missed" };
     println!("  target RSS per idle connection ≤ 10 KiB: {:.2} KiB ({verdict})", rss / 1024.0);
 }

@@ -43,6 +43,18 @@ pub(crate) fn cpu_ticks(pid: u32) -> Result<u64> {
     Ok(field(11)? + field(12)?)
 }
 
+/// CPU time the whole machine spent busy (not idle nor waiting for I/O),
+/// in clock ticks summed over its cores (the `cpu` line of /proc/stat).
+pub(crate) fn machine_busy_ticks() -> Result<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").context("read /proc/stat")?;
+    let line = stat.lines().find(|l| l.starts_with("cpu ")).ok_or_else(|| anyhow!("/proc/stat has no cpu line"))?;
+    let values: Vec<u64> = line.split_whitespace().skip(1).map(|v| v.parse().unwrap_or(0)).collect();
+    // user nice system idle iowait irq softirq steal (guest time is in user).
+    let total: u64 = values.iter().take(8).sum();
+    let idle = values.get(3).copied().unwrap_or(0) + values.get(4).copied().unwrap_or(0);
+    Ok(total - idle)
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`; 100 on Linux when getconf
 /// is missing).
 pub(crate) fn clock_ticks_per_second() -> u64 {
@@ -200,6 +212,7 @@ mod tests {
     fn reads_its_own_cpu_and_memory() {
         let pid = std::process::id();
         assert!(cpu_ticks(pid).is_ok());
+        assert!(machine_busy_ticks().is_ok());
         assert!(memory(pid).unwrap().rss > 0);
         assert!(clock_ticks_per_second() > 0);
     }

@@ -19,9 +19,21 @@ use hearth_platform::{Config, deps::Deps, grpc::GrpcError};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// What every handler can reach; cheap to clone.
+/// What every handler can reach; one pointer, cheap to clone (every
+/// connection and request holds one).
 #[derive(Clone)]
-pub struct GatewayState {
+pub struct GatewayState(Arc<Gateway>);
+
+impl std::ops::Deref for GatewayState {
+    type Target = Gateway;
+
+    fn deref(&self) -> &Gateway {
+        &self.0
+    }
+}
+
+/// The gateway's shared parts.
+pub struct Gateway {
     pub config: Arc<Config>,
     pub deps: Deps,
     pub clients: clients::Clients,
@@ -54,7 +66,7 @@ impl GatewayState {
             let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "gateway".into());
             format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
         });
-        Ok(Self {
+        Ok(Self(Arc::new(Gateway {
             config: deps.config.clone(),
             clients: clients::Clients::new(&deps.config.services)?,
             hub: ws::hub::Hub::new(deps.nats.clone()),
@@ -63,7 +75,7 @@ impl GatewayState {
             instance,
             deps,
             shutdown,
-        })
+        })))
     }
 }
 

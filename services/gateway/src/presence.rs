@@ -9,10 +9,12 @@ use std::{
 };
 
 use hearth_proto::hearth::rooms::v1::{HeartbeatRequest, PresenceLease};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::{GatewayState, ws::hub::Notice};
+use crate::{
+    GatewayState,
+    ws::hub::{Notice, Notices},
+};
 
 /// Leases per Heartbeat call.
 const CHUNK: usize = 5_000;
@@ -20,7 +22,7 @@ const CHUNK: usize = 5_000;
 struct Lease {
     user: String,
     rtt_ms: Arc<AtomicI64>,
-    notices: mpsc::UnboundedSender<Notice>,
+    notices: Notices,
 }
 
 /// Every (room, connection) lease this gateway holds.
@@ -34,14 +36,7 @@ impl Leases {
         self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub fn insert(
-        &self,
-        room: Uuid,
-        connection: Uuid,
-        user: String,
-        rtt_ms: Arc<AtomicI64>,
-        notices: mpsc::UnboundedSender<Notice>,
-    ) {
+    pub fn insert(&self, room: Uuid, connection: Uuid, user: String, rtt_ms: Arc<AtomicI64>, notices: Notices) {
         self.lock().insert((room, connection), Lease { user, rtt_ms, notices });
     }
 
@@ -73,7 +68,7 @@ impl Leases {
     /// must enter again (or leave the room).
     fn gone(&self, room: Uuid, connection: Uuid) {
         if let Some(lease) = self.lock().remove(&(room, connection)) {
-            let _ = lease.notices.send(Notice::LeaseGone(room));
+            let _ = lease.notices.unbounded_send(Notice::LeaseGone(room));
         }
     }
 }

@@ -10,7 +10,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hearth_platform::auth::{AuthError, Claims};
 use hearth_proto::hearth::gateway::v1::{self as frames, ClientFrame, ServerFrame, client_frame, server_frame};
 use opentelemetry::KeyValue;
-use tokio::{sync::mpsc, time::Instant};
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::{
@@ -18,7 +18,7 @@ use crate::{
     ws::{
         close,
         codec::{self, DecodeError, Encoding},
-        hub::{Blocks, Notice},
+        hub::{Blocks, Notice, Notices},
         outbound::{self, Outbound},
         requests::{self, Ctx, Enter},
         rtt::Rtt,
@@ -54,7 +54,7 @@ struct Connection {
     id: Uuid,
     /// Rooms entered or being entered.
     rooms: HashSet<Uuid>,
-    notices: mpsc::UnboundedSender<Notice>,
+    notices: Notices,
     rtt: Rtt,
     runner: requests::Runner,
     /// Users this user blocked: their chat is hidden from this connection.
@@ -403,7 +403,7 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
     let shutdown = state.shutdown.clone();
     let (sink, mut stream) = socket.split();
     let (out, writer) = outbound::spawn(sink, config.max_outbound_bytes);
-    let (notices, mut notices_rx) = mpsc::unbounded_channel();
+    let (notices, mut notices_rx) = futures::channel::mpsc::unbounded();
     let mut conn = Connection {
         token: String::new(),
         id: Uuid::new_v4(),
@@ -439,7 +439,7 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
             personal = Some(user);
         }
         flow = tokio::select! {
-            Some(notice) = notices_rx.recv() => conn.notice(notice),
+            Some(notice) = notices_rx.next() => conn.notice(notice),
             _ = probes.tick(), if !conn.rooms.is_empty() => conn.probe(),
             () = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
             () = tokio::time::sleep_until(auth_deadline), if !authed => {

@@ -31,7 +31,6 @@ use hearth_proto::hearth::{
     rooms::v1::{RoomEvent, RoomRole, room_event},
 };
 use prost::Message as _;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::ws::{
@@ -39,6 +38,11 @@ use crate::ws::{
     codec::{Encoding, Shared},
     outbound::Outbound,
 };
+
+/// A connection's notice queue. futures' unbounded channel allocates per
+/// message, where tokio's allocates a block of 32 slots per channel up
+/// front: idle connections should cost as little as possible.
+pub type Notices = futures::channel::mpsc::UnboundedSender<Notice>;
 
 /// Something the hub tells a connection's reader loop.
 #[derive(Debug)]
@@ -77,7 +81,7 @@ struct Subscriber {
     /// Chat events up to this sequence are covered by the enter reply.
     after_sequence: u64,
     blocks: Blocks,
-    notices: mpsc::UnboundedSender<Notice>,
+    notices: Notices,
 }
 
 /// A room's sequenced chat events, put in order before fan-out.
@@ -166,7 +170,7 @@ pub struct Registration {
     /// The user is an operator admin (moderator-only events everywhere).
     pub admin: bool,
     pub blocks: Blocks,
-    pub notices: mpsc::UnboundedSender<Notice>,
+    pub notices: Notices,
 }
 
 /// The room's events are not reachable (NATS down).
@@ -366,7 +370,7 @@ impl Hub {
         }
         for connection in gone {
             if let Some(subscriber) = entry.subscribers.remove(&connection) {
-                let _ = subscriber.notices.send(Notice::Removed(room));
+                let _ = subscriber.notices.unbounded_send(Notice::Removed(room));
             }
         }
         drop_if_empty(&mut rooms, room);

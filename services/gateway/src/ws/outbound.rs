@@ -7,8 +7,7 @@ use std::sync::{
 };
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures::{SinkExt, stream::SplitSink};
-use tokio::sync::mpsc;
+use futures::{SinkExt, StreamExt, channel::mpsc, stream::SplitSink};
 
 /// Frames written per flush at most, so one busy connection cannot hog a
 /// worker thread.
@@ -29,6 +28,8 @@ fn size(message: &Message) -> usize {
 /// Sending half, owned by the connection's reader loop.
 #[derive(Clone)]
 pub struct Outbound {
+    /// futures' channel: nothing allocated per connection until a frame is
+    /// queued (tokio's allocates a 32-slot block up front).
     tx: mpsc::UnboundedSender<Message>,
     queued: Arc<AtomicUsize>,
     limit: usize,
@@ -44,7 +45,7 @@ impl Outbound {
             return Err(Overflow);
         }
         hearth_platform::metrics::ws_frames().add(1, &[opentelemetry::KeyValue::new("direction", "out")]);
-        self.tx.send(message).map_err(|_| Overflow)
+        self.tx.unbounded_send(message).map_err(|_| Overflow)
     }
 
     /// Queues a close frame, past the budget: closing must always be possible.
@@ -52,13 +53,13 @@ impl Outbound {
         hearth_platform::metrics::ws_closes().add(1, &[opentelemetry::KeyValue::new("code", i64::from(code))]);
         let message = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
         self.queued.fetch_add(size(&message), Ordering::AcqRel);
-        let _ = self.tx.send(message);
+        let _ = self.tx.unbounded_send(message);
     }
 }
 
 /// Creates the queue and spawns its writer over `sink`.
 pub fn spawn(sink: SplitSink<WebSocket, Message>, limit: usize) -> (Outbound, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded();
     let queued = Arc::new(AtomicUsize::new(0));
     let writer = tokio::spawn(write_loop(sink, rx, queued.clone()));
     (Outbound { tx, queued, limit }, writer)
@@ -71,7 +72,7 @@ async fn write_loop(
 ) {
     // Feed what is queued (up to MAX_BATCH frames) and flush once: no
     // batch buffer is kept, so an idle connection holds nothing here.
-    while let Some(mut message) = rx.recv().await {
+    while let Some(mut message) = rx.next().await {
         let mut fed = 0;
         loop {
             let closing = matches!(message, Message::Close(_));
@@ -96,6 +97,7 @@ async fn write_loop(
                     fed = 0;
                     message = next;
                 }
+                // Empty for now (or closed: the outer loop sees the end).
                 Err(_) => break,
             }
         }

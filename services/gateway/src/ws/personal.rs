@@ -15,13 +15,12 @@ use std::{
 use bytes::Bytes;
 use futures::StreamExt;
 use hearth_platform::nats::Nats;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::ws::hub::Notice;
+use crate::ws::hub::{Notice, Notices};
 
 /// Local connections by user.
-type Routes = HashMap<Uuid, Vec<(Uuid, mpsc::UnboundedSender<Notice>)>>;
+type Routes = HashMap<Uuid, Vec<(Uuid, Notices)>>;
 
 #[derive(Clone, Default)]
 pub struct Personal {
@@ -34,7 +33,7 @@ impl Personal {
     }
 
     /// Routes `user`'s events to a connection (as `Notice::Personal`).
-    pub fn register(&self, user: Uuid, connection: Uuid, notices: mpsc::UnboundedSender<Notice>) {
+    pub fn register(&self, user: Uuid, connection: Uuid, notices: Notices) {
         self.lock().entry(user).or_default().push((connection, notices));
     }
 
@@ -60,7 +59,7 @@ impl Personal {
     fn dispatch(&self, user: Uuid, payload: &Bytes) {
         if let Some(connections) = self.lock().get(&user) {
             for (_, notices) in connections {
-                let _ = notices.send(Notice::Personal(payload.clone()));
+                let _ = notices.unbounded_send(Notice::Personal(payload.clone()));
             }
         }
     }

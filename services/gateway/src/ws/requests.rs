@@ -19,7 +19,7 @@ use crate::{
     ws::{
         close,
         codec::{self, Encoding},
-        hub::{Blocks, Covered, Notice, Registration},
+        hub::{Blocks, Covered, Notice, Notices, Registration},
         outbound::Outbound,
         rtt,
     },
@@ -286,7 +286,7 @@ pub struct Enter {
     pub connection: Uuid,
     pub user: String,
     pub request: frames::EnterRoom,
-    pub notices: mpsc::UnboundedSender<Notice>,
+    pub notices: Notices,
     pub rtt_ms: Arc<AtomicI64>,
     pub blocks: Blocks,
     pub admin: bool,
@@ -312,7 +312,7 @@ pub fn enter_room(ctx: Ctx, enter: Enter) {
         if let Err(error) = hub.register(registration).await {
             tracing::warn!(%error, "cannot subscribe to a room");
             ctx.reply(Err(tonic::Status::unavailable(error.to_string())));
-            let _ = enter.notices.send(Notice::EnterFailed(enter.room));
+            let _ = enter.notices.unbounded_send(Notice::EnterFailed(enter.room));
             return;
         }
         let request = rooms_pb::EnterRoomRequest {
@@ -350,7 +350,7 @@ pub fn enter_room(ctx: Ctx, enter: Enter) {
             Err(status) => {
                 hub.remove(enter.room, enter.connection);
                 ctx.reply(Err(status));
-                let _ = enter.notices.send(Notice::EnterFailed(enter.room));
+                let _ = enter.notices.unbounded_send(Notice::EnterFailed(enter.room));
             }
         }
     });

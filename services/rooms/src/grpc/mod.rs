@@ -42,6 +42,12 @@ use crate::{
 /// presence, join or readiness events (they would flood every client).
 pub const PER_USER_EVENTS_MAX_ONLINE: u64 = 200;
 
+/// Online members a snapshot lists: all up to this many…
+const SNAPSHOT_MEMBERS: usize = 100;
+/// …and only this many in rooms past PER_USER_EVENTS_MAX_ONLINE, where the
+/// list cannot be kept current and every joiner would carry it.
+const SNAPSHOT_MEMBERS_CROWD: usize = 20;
+
 /// The handlers and what they need; cheap to clone.
 #[derive(Clone)]
 pub struct RoomsApi {
@@ -225,7 +231,8 @@ impl RoomsApi {
         let version = self.state.current_version(room).await?;
         let stored = self.init_playback(&access.room, Cause::Reset).await?;
         let (online_users, connections) = self.state.counts(room).await?;
-        let (online, truncated) = self.state.online(room, 100).await?;
+        let limit = if online_users > PER_USER_EVENTS_MAX_ONLINE { SNAPSHOT_MEMBERS_CROWD } else { SNAPSHOT_MEMBERS };
+        let (online, truncated) = self.state.online(room, limit).await?;
         let ids: Vec<Uuid> = online.iter().map(|(u, _)| *u).collect();
         let memberships = self.store.members_among(room, &ids).await?;
         let mut playbacks = self.state.playback_of(room, &ids).await?;
