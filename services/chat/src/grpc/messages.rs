@@ -94,9 +94,17 @@ impl ChatApi {
     pub async fn send_message(&self, caller: Caller, req: pb::SendMessageRequest) -> Result<pb::SendMessageResponse> {
         let room_uuid = room_id(&req.room_id)?;
         client_msg_id(&req.client_msg_id)?;
+        // Everything the rules need, read at once: rooms' answer and the
+        // local rows do not depend on each other.
+        let (first, room, settings, restrictions) = tokio::join!(
+            self.store.by_client_msg_id(room_uuid, caller.id, &req.client_msg_id),
+            self.writable(&caller, room_uuid, &[]),
+            self.store.settings(room_uuid),
+            self.store.active_restrictions(room_uuid, caller.id),
+        );
         // A resend returns the first result before anything else is checked
         // or counted.
-        if let Some(first) = self.store.by_client_msg_id(room_uuid, caller.id, &req.client_msg_id).await? {
+        if let Some(first) = first? {
             let reply_to = match first.reply_to_seq {
                 Some(seq) => self.store.messages_by_seq(room_uuid, &[seq]).await?.into_iter().next(),
                 None => None,
@@ -108,8 +116,8 @@ impl ChatApi {
                 duplicate: true,
             });
         }
-        let room = self.writable(&caller, room_uuid, &[]).await?;
-        let settings = self.settings_of(room.id).await?;
+        let room = room?;
+        let (settings, _, _) = settings?;
         let limits = self.limits();
         let body = text::normalize_message(
             &req.text,
@@ -117,7 +125,7 @@ impl ChatApi {
             self.config.max_newlines as usize,
         )
         .map_err(text_error)?;
-        let (sender, _) = self.sender(&room, caller.id).await?;
+        let (sender, _) = Self::standing(&room, restrictions?);
         let now = OffsetDateTime::now_utc();
         gate::may_send(&settings, &sender, text::is_emote_only(&body), now)
             .map_err(|r| ChatError::Denied(r.reason(), r.message(), r.retry_after()))?;

@@ -269,13 +269,18 @@ impl ChatApi {
     /// The caller's standing as the send rules see it.
     pub(crate) async fn sender(&self, room: &Room, user: Uuid) -> Result<(Sender, Option<RestrictionRow>)> {
         let restrictions = self.store.active_restrictions(room.id, user).await?;
+        Ok(Self::standing(room, restrictions))
+    }
+
+    /// The standing from restrictions already read.
+    pub(crate) fn standing(room: &Room, restrictions: Vec<RestrictionRow>) -> (Sender, Option<RestrictionRow>) {
         // A ban outweighs a timeout.
         let row = restrictions.iter().find(|r| r.kind == "ban").or_else(|| restrictions.first()).cloned();
         let restriction = row.as_ref().map(|r| match r.kind.as_str() {
             "timeout" => Restriction::Timeout { until: r.expires_at.unwrap_or(time::OffsetDateTime::UNIX_EPOCH) },
             _ => Restriction::Ban { until: r.expires_at },
         });
-        Ok((Sender { moderator: room.caller_moderates(), member_since: room.caller.member_since, restriction }, row))
+        (Sender { moderator: room.caller_moderates(), member_since: room.caller.member_since, restriction }, row)
     }
 
     /// Everyone `caller` blocked (cached briefly; identity is the truth).

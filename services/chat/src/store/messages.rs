@@ -181,15 +181,21 @@ impl Store {
             }
             super::reports::insert_audit(&mut tx, audit).await?;
         }
-        let seq = next_seq(&mut tx, new.room).await?;
         let thread_root = reply_to.as_ref().map(|r| r.thread_root_seq.unwrap_or(r.seq));
+        // One round trip: the next sequence (locking the stream row), the
+        // message and its stream event. Under load every round trip inside
+        // the lock counts.
         let insert = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO chat.messages ({NEW_MESSAGE_COLUMNS}, seq, message_id, thread_root_seq, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-             ON CONFLICT (room_id, author_id, client_msg_id) DO NOTHING RETURNING {MESSAGE_COLUMNS}"
+            "WITH s AS (INSERT INTO chat.streams AS st (room_id, last_seq) VALUES ($1, 1) \
+               ON CONFLICT (room_id) DO UPDATE SET last_seq = st.last_seq + 1 RETURNING last_seq), \
+             m AS (INSERT INTO chat.messages ({NEW_MESSAGE_COLUMNS}, seq, message_id, thread_root_seq, created_at) \
+               SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, s.last_seq, $11, $12, $13 FROM s \
+               ON CONFLICT (room_id, author_id, client_msg_id) DO NOTHING RETURNING {MESSAGE_COLUMNS}), \
+             e AS (INSERT INTO chat.events (room_id, seq, kind, created_at) \
+               SELECT room_id, seq, 'posted', created_at FROM m) \
+             SELECT * FROM m"
         )));
         let inserted: Option<MessageRow> = bind_new(insert, &new)
-            .bind(seq as i64)
             .bind(Uuid::now_v7())
             .bind(thread_root)
             .bind(new.now)
@@ -203,12 +209,6 @@ impl Store {
                 .map(|m| Posted::Duplicate(Box::new(m)))
                 .ok_or_else(|| ChatError::Internal("duplicate vanished".into()));
         };
-        sqlx::query("INSERT INTO chat.events (room_id, seq, kind, created_at) VALUES ($1, $2, 'posted', $3)")
-            .bind(new.room)
-            .bind(seq as i64)
-            .bind(new.now)
-            .execute(&mut *tx)
-            .await?;
         if let Some(root) = thread_root {
             sqlx::query("UPDATE chat.messages SET reply_count = reply_count + 1 WHERE room_id = $1 AND seq = $2")
                 .bind(new.room)
