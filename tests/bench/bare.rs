@@ -29,11 +29,9 @@ use tokio::{net::TcpListener, sync::broadcast};
 
 use crate::proc::{announce, stdin_closed};
 
-/// As services/gateway/src/ws/mod.rs.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
-const WRITE_BUFFER_BYTES: usize = 16 * 1024;
-/// Frames written per flush at most (as services/gateway/src/ws/outbound.rs).
-const MAX_BATCH: usize = 64;
+/// The gateway's own WebSocket settings, so the comparison is of the
+/// fan-out work alone.
+use hearth_gateway::ws::{READ_BUFFER_BYTES, WRITE_BUFFER_BYTES, outbound::MAX_BATCH};
 /// Frames a connection may fall behind before it misses some (about the
 /// gateway's 1 MiB outbound budget in chat frames of ~250 bytes).
 const CAPACITY: usize = 4096;

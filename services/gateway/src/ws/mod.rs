@@ -18,13 +18,14 @@ use tracing::Instrument;
 
 use crate::GatewayState;
 
-/// Bytes tungstenite reads from the socket at a time. Its default (128 KiB
-/// per connection, allocated up front) would dominate an idle connection's
-/// memory.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes tungstenite reads from the socket at a time, allocated up front
+/// per connection. Its default (128 KiB) would dominate an idle
+/// connection's memory; client frames are commands of a few hundred bytes,
+/// and a larger one is simply read in several chunks.
+pub const READ_BUFFER_BYTES: usize = 1024;
 /// Frames queued before tungstenite writes to the socket: lets the writer
 /// coalesce a burst into few syscalls (it flushes when its queue is empty).
-const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+pub const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// Hard cap on a message: above the soft limit (`gateway.max_frame_bytes`,
 /// answered with an error frame) and below this, the frame is read and
 /// refused; above this the connection closes with 1009.

@@ -11,7 +11,7 @@ use futures::{SinkExt, StreamExt, channel::mpsc, stream::SplitSink};
 
 /// Frames written per flush at most, so one busy connection cannot hog a
 /// worker thread.
-const MAX_BATCH: usize = 64;
+pub const MAX_BATCH: usize = 64;
 
 /// The queue is over its byte budget: the client is not reading.
 #[derive(Debug)]
