@@ -146,8 +146,9 @@ pub async fn serve_minimal() -> Result<()> {
 /// What a storm client does after connecting.
 #[derive(Clone)]
 pub(crate) enum Mode {
-    /// Authenticate with the token, then enter the room with join.
-    Hearth { room_id: String },
+    /// Authenticate with the token, then enter the room with join (no room:
+    /// authenticate only).
+    Hearth { room_id: Option<String> },
     /// The WebSocket handshake is all.
     Bare,
 }
@@ -265,6 +266,7 @@ pub(crate) async fn join(
         server_frame::Kind::Connected(_) => {}
         other => return Err(format!("auth: unexpected {}", kind_name(&other))),
     }
+    let Some(room_id) = room_id else { return Ok(socket) };
     let enter = EnterRoom { room_id: room_id.clone(), join: true, ..Default::default() };
     send(&mut socket, &wire::frame("e", client_frame::Kind::EnterRoom(enter)), encoding).await?;
     match reply(&mut socket, "e").await? {
@@ -427,7 +429,7 @@ async fn measure_hearth(args: &StormArgs) -> Result<Measured> {
     let room_id = create_channel_room(&admin).await?;
     let tokens = (0..args.clients).map(|_| token(&[])).collect::<Result<Vec<_>, _>>()?;
     eprintln!("bench join-storm: {} clients join room {room_id} (concurrency {}) …", args.clients, args.concurrency);
-    let result = storm(&server.url, Mode::Hearth { room_id }, tokens, args.concurrency).await;
+    let result = storm(&server.url, Mode::Hearth { room_id: Some(room_id) }, tokens, args.concurrency).await;
     settle(args.settle_s).await;
     let loaded = memory(server.pid())?;
     let measured = Measured::of(args, &result, idle, loaded);
