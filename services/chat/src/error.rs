@@ -71,19 +71,6 @@ impl From<Status> for ChatError {
     }
 }
 
-fn with_retry(status: Status, retry_after: Option<Duration>) -> Status {
-    match retry_after {
-        Some(delay) => {
-            let mut status = status;
-            if let Ok(value) = delay.as_millis().to_string().parse() {
-                status.metadata_mut().insert(platform_error::RETRY_AFTER_METADATA, value);
-            }
-            status
-        }
-        None => status,
-    }
-}
-
 impl From<ChatError> for Status {
     fn from(err: ChatError) -> Self {
         let message = err.to_string();
@@ -95,16 +82,16 @@ impl From<ChatError> for Status {
                     None => status,
                 }
             }
-            ChatError::NotFound(reason, _) => platform_error::with_reason(Status::not_found(message), reason),
+            ChatError::NotFound(reason, _) => platform_error::refusal(Code::NotFound, message, reason, None),
             ChatError::Denied(reason, _, retry) => {
-                with_retry(platform_error::with_reason(Status::permission_denied(message), reason), retry)
+                platform_error::refusal(Code::PermissionDenied, message, reason, retry)
             }
             ChatError::Precondition(reason, _) => {
-                platform_error::with_reason(Status::failed_precondition(message), reason)
+                platform_error::refusal(Code::FailedPrecondition, message, reason, None)
             }
-            ChatError::AlreadyExists(reason, _) => platform_error::with_reason(Status::already_exists(message), reason),
+            ChatError::AlreadyExists(reason, _) => platform_error::refusal(Code::AlreadyExists, message, reason, None),
             ChatError::Exhausted(reason, _, retry) => {
-                with_retry(platform_error::with_reason(Status::resource_exhausted(message), reason), retry)
+                platform_error::refusal(Code::ResourceExhausted, message, reason, retry)
             }
             ChatError::Upstream(status) => match status.code() {
                 // A dependency's own failure is ours to report as unavailable.

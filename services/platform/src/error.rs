@@ -35,11 +35,30 @@ pub fn status_reason(status: &Status) -> Option<&str> {
 
 /// RESOURCE_EXHAUSTED with the time after which a retry may succeed.
 pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Status {
-    let mut status = Status::resource_exhausted(message);
+    with_retry_after(Status::resource_exhausted(message), retry_after)
+}
+
+/// Attaches the time after which a retry may succeed.
+pub fn with_retry_after(mut status: Status, retry_after: std::time::Duration) -> Status {
     if let Ok(value) = retry_after.as_millis().to_string().parse() {
         status.metadata_mut().insert(RETRY_AFTER_METADATA, value);
     }
     status
+}
+
+/// A refusal as services send it: the code, the text, the stable reason
+/// and, when a retry can succeed, its delay.
+pub fn refusal(
+    code: tonic::Code,
+    message: impl Into<String>,
+    reason: &str,
+    retry_after: Option<std::time::Duration>,
+) -> Status {
+    let status = with_reason(Status::new(code, message), reason);
+    match retry_after {
+        Some(delay) => with_retry_after(status, delay),
+        None => status,
+    }
 }
 
 /// The field an INVALID_ARGUMENT status names, if any.

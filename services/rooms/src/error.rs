@@ -2,7 +2,7 @@
 //! stable reasons rooms.proto lists (`hearth-reason` metadata).
 
 use hearth_platform::{auth::AuthError, error as platform_error, validate::FieldError};
-use tonic::Status;
+use tonic::{Code, Status};
 
 use crate::domain::{playback::PlaybackError, roles::Denied};
 
@@ -82,17 +82,13 @@ impl From<RoomsError> for Status {
                     _ => status,
                 }
             }
-            RoomsError::NotFound(reason, _) => platform_error::with_reason(Status::not_found(message), reason),
-            RoomsError::Denied(reason, _) => platform_error::with_reason(Status::permission_denied(message), reason),
+            RoomsError::NotFound(reason, _) => platform_error::refusal(Code::NotFound, message, reason, None),
+            RoomsError::Denied(reason, _) => platform_error::refusal(Code::PermissionDenied, message, reason, None),
             RoomsError::Precondition(reason, _) => {
-                platform_error::with_reason(Status::failed_precondition(message), reason)
+                platform_error::refusal(Code::FailedPrecondition, message, reason, None)
             }
-            RoomsError::AlreadyExists(reason, _) => {
-                platform_error::with_reason(Status::already_exists(message), reason)
-            }
-            RoomsError::Exhausted(reason, _) => {
-                platform_error::with_reason(Status::resource_exhausted(message), reason)
-            }
+            RoomsError::AlreadyExists(reason, _) => platform_error::refusal(Code::AlreadyExists, message, reason, None),
+            RoomsError::Exhausted(reason, _) => platform_error::refusal(Code::ResourceExhausted, message, reason, None),
             RoomsError::Auth(auth) => auth.into(),
             RoomsError::Database(db) => platform_error::db_status("rooms", &db),
             RoomsError::Redis(redis) => {
