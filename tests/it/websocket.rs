@@ -155,3 +155,28 @@ async fn personal_events_reach_the_users_connections() {
     assert_eq!(event["userEvent"]["newFollower"]["follower"]["userId"], bob.user_id.as_str(), "{event}");
     assert_eq!(event["userEvent"]["newFollower"]["mutual"], serde_json::Value::Null, "false is omitted in proto3 JSON");
 }
+
+#[tokio::test]
+async fn an_expired_token_closes_the_connection_unless_renewed() {
+    let app = TestApp::spawn_with(hearth::Role::ALL, |c| {
+        c.auth.access_token_ttl = std::time::Duration::from_secs(3);
+        c.auth.leeway = std::time::Duration::ZERO;
+    })
+    .await;
+    let user = uuid::Uuid::now_v7().to_string();
+    let mut ws = app.ws().await;
+    ws.auth(&app.token(&user, &[])).await;
+    // Renewed before it lapses (tokens last 2–3 s: `exp` is in whole
+    // seconds): the connection lives on the new token past the first's end.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let renewed = ws.auth(&app.token(&user, &[])).await;
+    assert!(renewed.get("connected").is_some(), "{renewed}");
+    tokio::time::sleep(std::time::Duration::from_millis(1800)).await;
+    let pong = ws.call(serde_json::json!({"ping": {"clientTime": "2026-01-01T00:00:00Z"}})).await;
+    assert!(pong.get("pong").is_some(), "still open after the first token's expiry: {pong}");
+    // Not renewed again: an error frame, then 4001.
+    let expired = ws.frame().await;
+    assert_eq!(expired["error"]["code"], "unauthenticated", "{expired}");
+    assert_eq!(expired["error"]["field"], "access_token");
+    assert_eq!(ws.closed().await, Some(4001));
+}

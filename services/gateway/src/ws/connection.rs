@@ -432,6 +432,9 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
     probes.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while let Flow::Continue = flow {
         let authed = conn.user.is_some();
+        // The access token in force lapses at its expiry unless renewed
+        // with another auth frame (which replaces `conn.user`).
+        let expiry = conn.user.as_ref().map_or(auth_deadline, |u| token_deadline(u.exp, conn.state.config.auth.leeway));
         if personal.is_none()
             && let Some(user) = conn.user.as_ref().and_then(|u| Uuid::parse_str(&u.sub).ok())
         {
@@ -442,6 +445,10 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
             Some(notice) = notices_rx.next() => conn.notice(notice),
             _ = probes.tick(), if !conn.rooms.is_empty() => conn.probe(),
             () = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
+            () = tokio::time::sleep_until(expiry), if authed => {
+                let _ = conn.send(&error_frame("", "unauthenticated", "access token expired; reconnect with a fresh one", "access_token"));
+                Flow::Close(close::AUTH_FAILED, "access token expired")
+            }
             () = tokio::time::sleep_until(auth_deadline), if !authed => {
                 let _ = conn.send(&error_frame("", "auth_timeout", "no auth frame within the deadline", ""));
                 Flow::Close(close::AUTH_TIMEOUT, "authentication timeout")
@@ -471,6 +478,13 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
     // Give the writer a moment to deliver the close frame to a live client.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     connections.add(-1, &[]);
+}
+
+/// When a token expiring at `exp` (Unix seconds) stops being honoured:
+/// its expiry plus the verification leeway.
+fn token_deadline(exp: u64, grace: Duration) -> Instant {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Instant::now() + Duration::from_secs(exp).saturating_sub(now) + grace
 }
 
 /// Maps a read failure to the close the client should get.
