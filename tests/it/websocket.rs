@@ -132,6 +132,11 @@ async fn auth_deadline_and_shutdown_close_codes() {
     let mut ws = app.ws().await;
     ws.auth(&user.access_token).await;
     app.stop();
+    let go_away = ws.frame().await;
+    assert_eq!(go_away["goAway"]["reason"], "shutdown", "{go_away}");
+    let delay: f64 =
+        go_away["goAway"]["reconnectAfter"].as_str().and_then(|d| d.trim_end_matches('s').parse().ok()).unwrap_or(-1.0);
+    assert!((0.0..5.0).contains(&delay), "reconnect within 0–5 s: {go_away}");
     assert_eq!(ws.closed().await, Some(1001), "shutdown says going away");
 }
 

@@ -444,7 +444,12 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
         flow = tokio::select! {
             Some(notice) = notices_rx.next() => conn.notice(notice),
             _ = probes.tick(), if !conn.rooms.is_empty() => conn.probe(),
-            () = shutdown.cancelled() => Flow::Close(close::GOING_AWAY, "server shutting down"),
+            () = shutdown.cancelled() => {
+                // Spread the reconnects of every client of this gateway over
+                // 0–5 s instead of one thundering herd.
+                let _ = conn.send(&go_away(conn.id, "shutdown"));
+                Flow::Close(close::GOING_AWAY, "server shutting down")
+            }
             () = tokio::time::sleep_until(expiry), if authed => {
                 let _ = conn.send(&error_frame("", "unauthenticated", "access token expired; reconnect with a fresh one", "access_token"));
                 Flow::Close(close::AUTH_FAILED, "access token expired")
@@ -478,6 +483,19 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
     // Give the writer a moment to deliver the close frame to a live client.
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     connections.add(-1, &[]);
+}
+
+/// The `go_away` frame before a 1001 close, with a per-connection delay in
+/// 0–5 s (derived from the random connection id, so no RNG is needed).
+fn go_away(connection: Uuid, reason: &str) -> ServerFrame {
+    let millis = (connection.as_u128() % 5000) as i32;
+    ServerFrame {
+        r#ref: String::new(),
+        kind: Some(server_frame::Kind::GoAway(frames::GoAway {
+            reconnect_after: Some(hearth_proto::wkt::Duration { seconds: 0, nanos: millis * 1_000_000 }),
+            reason: reason.to_owned(),
+        })),
+    }
 }
 
 /// When a token expiring at `exp` (Unix seconds) stops being honoured:
