@@ -185,3 +185,28 @@ async fn an_expired_token_closes_the_connection_unless_renewed() {
     assert_eq!(expired["error"]["field"], "access_token");
     assert_eq!(ws.closed().await, Some(4001));
 }
+
+#[tokio::test]
+async fn logout_closes_that_sessions_connections_with_4009() {
+    let app = TestApp::spawn().await;
+    let name = username("leaver");
+    let first = app.register(&name).await;
+    let (_, second) =
+        app.post("/v1/auth/login", json!({"username": name, "password": hearth_tests::PASSWORD}), None).await;
+    let second_token = second["access_token"].as_str().expect("a second session").to_owned();
+    let mut phone = app.ws().await;
+    phone.auth(&first.access_token).await;
+    let mut tv = app.ws().await;
+    tv.auth(&second_token).await;
+
+    let (status, _) = app.post("/v1/auth/logout", json!({}), Some(&first.access_token)).await;
+    assert_eq!(status, 204);
+    let told = phone.frame().await;
+    assert_eq!(told["userEvent"]["sessionRevoked"]["reason"], "logout", "{told}");
+    assert_eq!(phone.closed().await, Some(4009), "the logged-out session's connection closes");
+    // The other session hears of it but stays connected.
+    let heard = tv.frame().await;
+    assert!(heard["userEvent"]["sessionRevoked"].is_object(), "{heard}");
+    let pong = tv.call(json!({"ping": {"clientTime": "2026-01-01T00:00:00Z"}})).await;
+    assert!(pong.get("pong").is_some(), "{pong}");
+}

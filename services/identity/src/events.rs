@@ -10,7 +10,7 @@ use hearth_platform::nats::Nats;
 use hearth_proto::{
     hearth::{
         common::v1::UserRef,
-        events::v1::{BlocksChanged, Envelope, NewFollower, UserEvent, user_event},
+        events::v1::{BlocksChanged, Envelope, NewFollower, SessionRevoked, UserEvent, user_event},
     },
     identity::UserDeleted,
 };
@@ -64,6 +64,16 @@ impl Events {
     pub async fn blocks_changed(&self, blocker: Uuid, other: Uuid, blocked: bool) {
         let kind = user_event::Kind::BlocksChanged(BlocksChanged { user_id: other.to_string(), blocked });
         self.personal(blocker, "blocks", kind).await;
+    }
+
+    /// Tells the user's gateways a session ended (`None`: all of them), so
+    /// they close its connections with 4009: `user.<id>.session`.
+    pub async fn session_revoked(&self, user: Uuid, session: Option<Uuid>, reason: &str) {
+        let kind = user_event::Kind::SessionRevoked(SessionRevoked {
+            session_id: session.map(|s| s.to_string()).unwrap_or_default(),
+            reason: reason.to_owned(),
+        });
+        self.personal(user, "session", kind).await;
     }
 
     /// Publishes a personal event (core NATS, best effort).

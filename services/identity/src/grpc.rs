@@ -239,6 +239,7 @@ impl IdentityApi {
             // A rotated token came back: someone holds a copy. End the session.
             Store::revoke_session_in(&mut tx, row.session_id, "refresh_token_reuse").await?;
             tx.commit().await?;
+            self.events.session_revoked(row.user_id, Some(row.session_id), "refresh_token_reuse").await;
             tracing::warn!(session_id = %row.session_id, user_id = %row.user_id, "refresh token reuse: session revoked");
             return Err(IdentityError::RefreshTokenReused);
         }
@@ -318,6 +319,7 @@ impl IdentityService for IdentityApi {
                 let (claims, user) = self.caller(&request)?;
                 let session = Uuid::parse_str(&claims.sid).map_err(|_| IdentityError::SessionRevoked)?;
                 self.store.revoke_session(user, session, "logout").await?;
+                self.events.session_revoked(user, Some(session), "logout").await;
                 Ok(pb::LogoutResponse {})
             }
             .await,
@@ -571,6 +573,7 @@ impl IdentityService for IdentityApi {
                     return Err(IdentityError::UserNotFound);
                 }
                 self.outbox_wake.notify_one();
+                self.events.session_revoked(me, None, "account_deleted").await;
                 tracing::info!(user_id = %me, "account deleted");
                 Ok(pb::DeleteAccountResponse {})
             }

@@ -18,3 +18,6 @@ pub const AUTH_FAILED: u16 = 4001;
 pub const IDLE_TIMEOUT: u16 = 4002;
 /// The client read too slowly and its outbound queue overflowed; reconnectable.
 pub const SLOW_CONSUMER: u16 = 4008;
+/// The session was revoked (logout, refresh-token reuse, account deleted):
+/// do not reconnect with this session's tokens.
+pub const SESSION_REVOKED: u16 = 4009;

@@ -179,12 +179,23 @@ impl Connection {
             .ok()
             .filter(|envelope| envelope.r#type == "hearth.events.v1.UserEvent")
             .and_then(|envelope| hearth_proto::hearth::events::v1::UserEvent::decode(envelope.payload.as_ref()).ok());
+        use hearth_proto::hearth::events::v1::user_event::Kind;
         match event {
             Some(event) => {
-                if matches!(event.kind, Some(hearth_proto::hearth::events::v1::user_event::Kind::BlocksChanged(_))) {
-                    self.reload_blocks();
-                }
-                self.send(&ServerFrame { r#ref: String::new(), kind: Some(server_frame::Kind::UserEvent(event)) })
+                let revoked = match &event.kind {
+                    Some(Kind::BlocksChanged(_)) => {
+                        self.reload_blocks();
+                        false
+                    }
+                    Some(Kind::SessionRevoked(revoked)) => {
+                        let sid = self.user.as_ref().map(|u| u.sid.as_str()).unwrap_or_default();
+                        revoked.session_id.is_empty() || revoked.session_id == sid
+                    }
+                    _ => false,
+                };
+                let sent =
+                    self.send(&ServerFrame { r#ref: String::new(), kind: Some(server_frame::Kind::UserEvent(event)) });
+                if revoked { Flow::Close(close::SESSION_REVOKED, "session revoked") } else { sent }
             }
             None => {
                 tracing::warn!("dropped an undecodable personal event");
