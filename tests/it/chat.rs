@@ -133,6 +133,14 @@ async fn replies_threads_and_deletion_tombstones() {
     let thread = guest.call(json!({"getThread": {"roomId": room, "rootSequence": root}})).await;
     assert_eq!(num(&thread["getThread"]["root"]["replyCount"]), 2);
     assert_eq!(thread["getThread"]["replies"].as_array().map(Vec::len), Some(2));
+    // Paged one reply at a time.
+    let first = guest.call(json!({"getThread": {"roomId": room, "rootSequence": root, "page": {"pageSize": 1}}})).await;
+    assert_eq!(num(&first["getThread"]["replies"][0]["sequence"]), nested);
+    let token = first["getThread"]["page"]["nextPageToken"].as_str().expect("a next page").to_owned();
+    let second = guest
+        .call(json!({"getThread": {"roomId": room, "rootSequence": root, "page": {"pageSize": 1, "pageToken": token}}}))
+        .await;
+    assert_eq!(num(&second["getThread"]["replies"][0]["sequence"]), num(&deeper["sendMessage"]["message"]["sequence"]));
 
     // A reply to nothing is refused and stores nothing.
     let bad = guest

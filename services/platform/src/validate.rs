@@ -118,6 +118,50 @@ pub fn page_size(field: &str, raw: u32) -> Result<u32, FieldError> {
     }
 }
 
+/// The page a list request asks for, bound to its filters: where it starts
+/// and how many. Offset pages continue with [`Page::response`]; cursor pages
+/// (the token holds the last item's key) with [`Page::cursor`].
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub offset: u64,
+    pub size: u32,
+    query: u64,
+}
+
+impl Page {
+    /// `page.page_size` (default/limit as [`page_size`]) and
+    /// `page.page_token`, which must come from the same filters.
+    pub fn parse(
+        page: Option<&hearth_proto::hearth::common::v1::PageRequest>,
+        filters: &[&str],
+    ) -> Result<Page, FieldError> {
+        let (size, token) = page.map(|p| (p.page_size, p.page_token.as_str())).unwrap_or((0, ""));
+        let size = page_size("page.page_size", size)?;
+        let query = query_hash(filters);
+        let offset = PageToken::decode("page.page_token", token, query)?.map(|t| t.offset).unwrap_or(0);
+        Ok(Page { offset, size, query })
+    }
+
+    /// The next offset page, when this one came back full.
+    pub fn response(&self, returned: usize) -> Option<hearth_proto::hearth::common::v1::PageResponse> {
+        let full = returned >= self.size as usize;
+        self.next(full.then(|| self.offset + returned as u64))
+    }
+
+    /// The next cursor page (starting after `last`), when this one came
+    /// back full.
+    pub fn cursor(&self, returned: usize, last: u64) -> Option<hearth_proto::hearth::common::v1::PageResponse> {
+        self.next((returned >= self.size as usize).then_some(last))
+    }
+
+    fn next(&self, offset: Option<u64>) -> Option<hearth_proto::hearth::common::v1::PageResponse> {
+        let next_page_token = offset
+            .map(|offset| PageToken { query: self.query, micros: 0, id: Uuid::nil(), offset }.encode())
+            .unwrap_or_default();
+        Some(hearth_proto::hearth::common::v1::PageResponse { next_page_token })
+    }
+}
+
 /// A keyset position in a list ordered by (time desc, id desc), or an
 /// offset, carried in an opaque page token bound to the query's filters.
 #[derive(Debug, Clone, PartialEq, Eq)]

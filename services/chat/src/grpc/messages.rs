@@ -350,13 +350,9 @@ impl ChatApi {
         let thread = self.store.thread(room, req.root_sequence, page.offset, page.size).await?;
         let root = self.present(&caller, std::slice::from_ref(&thread.root)).await?.pop();
         let replies = self.present(&caller, &thread.replies).await?;
-        // The token carries the last reply's sequence as its offset.
-        let next = match thread.replies.last() {
-            Some(last) if thread.replies.len() as u32 >= page.size => {
-                Page { offset: last.seq as u64, size: page.size, query: page.query }.response(0)
-            }
-            _ => page.response(usize::MAX).map(|_| Default::default()),
-        };
+        // The token carries the last reply's sequence.
+        let last = thread.replies.last().map_or(0, |r| r.seq as u64);
+        let next = page.cursor(thread.replies.len(), last);
         Ok(pb::GetThreadResponse { root, replies, page: next })
     }
 

@@ -26,12 +26,11 @@ use hearth_platform::{
     config::ChatConfig,
     grpc::TracedChannel,
     profiles::Profiles,
-    validate::{self, PageToken},
+    validate::{self, Page},
 };
 use hearth_proto::{
     hearth::{
         chat::v1 as pb,
-        common::v1::PageResponse,
         rooms::v1::{
             GetAccessRequest, RoomRole, RoomState, RoomVisibility, room_access_service_client::RoomAccessServiceClient,
         },
@@ -151,32 +150,6 @@ impl Room {
     /// The caller's role as recorded on messages and audit entries.
     pub fn caller_role(&self) -> i16 {
         self.caller.role as i16
-    }
-}
-
-/// An offset page.
-pub(crate) struct Page {
-    pub offset: u64,
-    pub size: u32,
-    query: u64,
-}
-
-impl Page {
-    pub fn parse(page: Option<&hearth_proto::hearth::common::v1::PageRequest>, filters: &[&str]) -> Result<Page> {
-        let (size, token) = page.map(|p| (p.page_size, p.page_token.as_str())).unwrap_or((0, ""));
-        let size = validate::page_size("page.page_size", size)?;
-        let query = validate::query_hash(filters);
-        let offset = PageToken::decode("page.page_token", token, query)?.map(|t| t.offset).unwrap_or(0);
-        Ok(Page { offset, size, query })
-    }
-
-    pub fn response(&self, returned: usize) -> Option<PageResponse> {
-        let next = if returned >= self.size as usize {
-            PageToken { query: self.query, micros: 0, id: Uuid::nil(), offset: self.offset + returned as u64 }.encode()
-        } else {
-            String::new()
-        };
-        Some(PageResponse { next_page_token: next })
     }
 }
 

@@ -58,7 +58,10 @@ struct Connection {
     rtt: Rtt,
     runner: requests::Runner,
     /// Users this user blocked: their chat is hidden from this connection.
+    /// Loaded on the first enter_room (connections in no room never need
+    /// it, so a reconnect storm does not ask identity for every one).
     blocks: Blocks,
+    blocks_loaded: bool,
 }
 
 fn now() -> hearth_proto::wkt::Timestamp {
@@ -138,12 +141,8 @@ impl Connection {
                         }),
                     })),
                 };
-                let first = self.user.is_none();
                 self.user = Some(claims);
                 self.token = token.to_owned();
-                if first {
-                    self.reload_blocks();
-                }
                 self.send(&connected)
             }
             Err(err) => {
@@ -155,7 +154,8 @@ impl Connection {
 
     /// Loads the user's block list (in the background: until it arrives
     /// the previous list applies).
-    fn reload_blocks(&self) {
+    fn reload_blocks(&mut self) {
+        self.blocks_loaded = true;
         let (state, token, blocks) = (self.state.clone(), self.token.clone(), self.blocks.clone());
         tokio::spawn(async move {
             let request = hearth_proto::identity::ListBlockedIdsRequest {};
@@ -184,7 +184,9 @@ impl Connection {
             Some(event) => {
                 let revoked = match &event.kind {
                     Some(Kind::BlocksChanged(_)) => {
-                        self.reload_blocks();
+                        if self.blocks_loaded {
+                            self.reload_blocks();
+                        }
                         false
                     }
                     Some(Kind::SessionRevoked(revoked)) => {
@@ -316,6 +318,9 @@ impl Connection {
             // First room: measure the round trip right away.
             self.probe_burst();
         }
+        if !self.blocks_loaded {
+            self.reload_blocks();
+        }
         // Entering again re-subscribes and returns a fresh snapshot.
         self.state.hub.remove(room, self.id);
         self.state.leases.remove(room, self.id);
@@ -423,6 +428,7 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
         rtt: Rtt::default(),
         runner: requests::Runner::new(),
         blocks: Blocks::default(),
+        blocks_loaded: false,
         limiter: RateLimiter::direct(quota(&config)),
         state,
         out: out.clone(),
@@ -499,11 +505,14 @@ pub async fn run(state: GatewayState, socket: WebSocket, query_token: Option<Str
 /// The `go_away` frame before a 1001 close, with a per-connection delay in
 /// 0–5 s (derived from the random connection id, so no RNG is needed).
 fn go_away(connection: Uuid, reason: &str) -> ServerFrame {
-    let millis = (connection.as_u128() % 5000) as i32;
+    let millis = (connection.as_u128() % 5000) as i64;
     ServerFrame {
         r#ref: String::new(),
         kind: Some(server_frame::Kind::GoAway(frames::GoAway {
-            reconnect_after: Some(hearth_proto::wkt::Duration { seconds: 0, nanos: millis * 1_000_000 }),
+            reconnect_after: Some(hearth_proto::wkt::Duration {
+                seconds: millis / 1000,
+                nanos: (millis % 1000) as i32 * 1_000_000,
+            }),
             reason: reason.to_owned(),
         })),
     }
@@ -526,5 +535,19 @@ fn read_error(err: &axum::Error) -> Flow {
     } else {
         tracing::debug!(error = %text, "websocket read failed");
         Flow::Close(close::NORMAL, "read error")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_away_delays_stay_within_five_seconds() {
+        for id in [Uuid::nil(), Uuid::max(), Uuid::from_u128(4999), Uuid::from_u128(1234)] {
+            let Some(server_frame::Kind::GoAway(g)) = go_away(id, "shutdown").kind else { panic!("a go_away") };
+            let d = g.reconnect_after.unwrap_or_default();
+            assert!((0..5).contains(&d.seconds) && (0..1_000_000_000).contains(&d.nanos), "{d:?}");
+        }
     }
 }

@@ -17,11 +17,10 @@ mod service;
 use hearth_platform::{
     auth::TokenKeys,
     config::RoomsConfig,
-    validate::{self, FieldError, PageToken},
+    validate::{self, FieldError, Page},
 };
 use hearth_proto::hearth::{
     chat::v1::{AuditAction, AuditEntry},
-    common::v1::PageResponse,
     rooms::v1 as pb,
 };
 use tonic::Request;
@@ -64,33 +63,6 @@ pub struct RoomsApi {
 pub struct Caller {
     pub id: Uuid,
     pub admin: bool,
-}
-
-/// An offset page: where it starts and how many to return.
-struct Page {
-    offset: u64,
-    size: u32,
-    query: u64,
-}
-
-impl Page {
-    fn parse(page: Option<&hearth_proto::hearth::common::v1::PageRequest>, filters: &[&str]) -> Result<Page> {
-        let (size, token) = page.map(|p| (p.page_size, p.page_token.as_str())).unwrap_or((0, ""));
-        let size = validate::page_size("page.page_size", size)?;
-        let query = validate::query_hash(filters);
-        let offset = PageToken::decode("page.page_token", token, query)?.map(|t| t.offset).unwrap_or(0);
-        Ok(Page { offset, size, query })
-    }
-
-    /// The response page: a next token when this page was full.
-    fn response(&self, returned: usize) -> Option<PageResponse> {
-        let next = if returned >= self.size as usize {
-            PageToken { query: self.query, micros: 0, id: Uuid::nil(), offset: self.offset + returned as u64 }.encode()
-        } else {
-            String::new()
-        };
-        Some(PageResponse { next_page_token: next })
-    }
 }
 
 fn room_id(raw: &str) -> Result<Uuid> {
