@@ -157,12 +157,12 @@ fn config_from_env() -> Result<Config> {
     serde_json::from_str(&json).with_context(|| format!("{CONFIG_ENV} is not a configuration"))
 }
 
-/// `bench serve-backend`: identity, rooms and chat on the parent's
+/// `bench serve-backend`: identity, rooms, chat and polls on the parent's
 /// configuration, until stdin closes; then drops the test database.
 pub async fn serve_backend() -> Result<()> {
     let config = config_from_env()?;
     let database = std::env::var(DATABASE_ENV).with_context(|| format!("{DATABASE_ENV} must name the database"))?;
-    let app = TestApp::start(config, database, &[Role::Identity, Role::Rooms, Role::Chat]).await;
+    let app = TestApp::start(config, database, &[Role::Identity, Role::Rooms, Role::Chat, Role::Polls]).await;
     announce(&app.grpc_url)?;
     stdin_closed().await;
     app.stop();
@@ -869,41 +869,72 @@ fn hearth_config() -> (Config, String) {
     (config, database)
 }
 
-async fn measure_hearth(args: &ChatArgs, rates: &[Rate]) -> Result<Measured> {
+/// How to start a Hearth stack for a benchmark.
+pub(crate) struct BackendConfig {
+    pub gateways: usize,
+    /// The polls vote writer's batch size (the default when None).
+    pub polls_batch_max: Option<usize>,
+}
+
+/// A backend process (identity, rooms, chat, polls) and gateway processes.
+pub(crate) struct Stack {
+    pub config: Config,
+    pub backend: Server,
+    pub gateways: Vec<Server>,
+}
+
+impl Stack {
+    pub async fn stop(self) -> Result<()> {
+        for gateway in self.gateways {
+            gateway.stop().await?;
+        }
+        self.backend.stop().await
+    }
+}
+
+/// Starts `bench serve-backend` and `bench serve-gateway` children on a
+/// fresh, isolated deployment.
+pub(crate) async fn start_stack(options: BackendConfig) -> Result<Stack> {
     let (mut config, database) = hearth_config();
-    eprintln!("bench chat: starting `bench serve-backend` …");
+    if let Some(max) = options.polls_batch_max {
+        config.polls.vote_batch_max = max;
+    }
+    eprintln!("bench: starting `bench serve-backend` …");
     let backend =
         Server::spawn("serve-backend", &[], &[(CONFIG_ENV, serde_json::to_string(&config)?), (DATABASE_ENV, database)])
             .await?;
     config.services.identity_url = backend.url.clone();
     config.services.rooms_url = backend.url.clone();
     config.services.chat_url = backend.url.clone();
+    config.services.polls_url = backend.url.clone();
     let json = serde_json::to_string(&config)?;
-    let mut gateways = Vec::with_capacity(GATEWAYS);
-    for _ in 0..GATEWAYS {
-        eprintln!("bench chat: starting `bench serve-gateway` …");
+    let mut gateways = Vec::with_capacity(options.gateways);
+    for _ in 0..options.gateways {
+        eprintln!("bench: starting `bench serve-gateway` …");
         gateways.push(Server::spawn("serve-gateway", &[], &[(CONFIG_ENV, json.clone())]).await?);
     }
-    let keys = Arc::new(TokenKeys::from_config(&config.auth)?);
+    Ok(Stack { config, backend, gateways })
+}
+
+async fn measure_hearth(args: &ChatArgs, rates: &[Rate]) -> Result<Measured> {
+    let stack = start_stack(BackendConfig { gateways: GATEWAYS, polls_batch_max: None }).await?;
+    let keys = Arc::new(TokenKeys::from_config(&stack.config.auth)?);
     let admin_token = keys.issue(&Uuid::now_v7().to_string(), &Uuid::now_v7().to_string(), &["admin".to_owned()])?;
-    let (admin, _admin_events) = Rpc::connect(&gateways[0].url, &admin_token).await.context("admin")?;
+    let (admin, _admin_events) = Rpc::connect(&stack.gateways[0].url, &admin_token).await.context("admin")?;
     let room_id = storm::create_channel_room(&admin).await?;
     let targets: Vec<Target> =
-        gateways.iter().map(|g| Target { pid: g.pid(), url: format!("{}?encoding=protobuf", g.url) }).collect();
+        stack.gateways.iter().map(|g| Target { pid: g.pid(), url: format!("{}?encoding=protobuf", g.url) }).collect();
     let measured = exercise(
         "hearth",
         args,
         rates,
         &targets,
         &Mode::Hearth { room_id, keys, enter: !args.auth_only },
-        &[("backend (identity, rooms, chat)", backend.pid()), ("bench clients", std::process::id())],
+        &[("backend (identity, rooms, chat, polls)", stack.backend.pid()), ("bench clients", std::process::id())],
     )
     .await;
     drop(admin);
-    for gateway in gateways {
-        gateway.stop().await?;
-    }
-    backend.stop().await?;
+    stack.stop().await?;
     measured
 }
 

@@ -7,6 +7,9 @@
 //! - `bench chat`: chat fan-out to thousands of clients over two gateways;
 //!   deliveries/s, latency, gateway CPU per delivery and memory per
 //!   connection next to a bare tokio + axum broadcaster.
+//! - `bench polls`: thousands of distinct voters into one poll at once;
+//!   votes/s, vote latency and exact final tallies, batched vote writer
+//!   next to one write per vote.
 //!
 //! All need the same local Postgres, Redis and NATS as the integration
 //! tests (tests/harness).
@@ -14,6 +17,7 @@
 mod bare;
 mod chat;
 mod model;
+mod polls;
 mod proc;
 mod storm;
 mod sync;
@@ -51,6 +55,8 @@ enum Command {
     ServeMinimal,
     /// Chat fan-out: one room over two gateways at several message rates.
     Chat(chat::ChatArgs),
+    /// Voting storm: N distinct voters into one poll at once.
+    Polls(polls::PollsArgs),
     /// Child process of chat: identity, rooms and chat until stdin closes.
     #[command(hide = true)]
     ServeBackend,
@@ -77,6 +83,7 @@ async fn main() -> Result<ExitCode> {
             true
         }
         Command::Chat(args) => chat::run(args).await?,
+        Command::Polls(args) => polls::run(args).await?,
         Command::ServeBackend => {
             chat::serve_backend().await?;
             true

@@ -116,33 +116,49 @@ impl TestApp {
     }
 
     /// A second gateway pod: the gateway role in its own OS process
-    /// (`binary` is `env!("CARGO_BIN_EXE_hearth-test-gateway")`), serving
+    /// (`binary` is `env!("CARGO_BIN_EXE_hearth-test-roles")`), serving
     /// the same deployment. `kill` SIGKILLs it: no cleanup code runs.
     pub async fn spawn_gateway_process(&self, binary: &str) -> GatewayProcess {
+        let process = self.spawn_roles_process(binary, "gateway", |_| {}).await;
+        GatewayProcess { ws_url: format!("ws://{}/v1/ws", process.addr), child: process.child }
+    }
+
+    /// Roles of the same deployment in their own OS process (a polls
+    /// replica to SIGKILL); `tweak` adjusts its configuration.
+    pub async fn spawn_roles_process(
+        &self,
+        binary: &str,
+        roles: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> RolesProcess {
         use tokio::io::AsyncBufReadExt;
         let mut config = self.config.clone();
         config.gateway.addr = ([127, 0, 0, 1], 0).into();
+        config.grpc.addr = ([127, 0, 0, 1], 0).into();
         config.services.identity_url = self.grpc_url.clone();
         config.services.rooms_url = self.grpc_url.clone();
         config.services.chat_url = self.grpc_url.clone();
+        config.services.polls_url = self.grpc_url.clone();
         config.telemetry.log_filter = "warn".into();
+        tweak(&mut config);
         let json = serde_json::to_string(&config).expect("config serialises");
         let mut child = tokio::process::Command::new(binary)
             .env("HEARTH_TEST_CONFIG", json)
+            .env("HEARTH_TEST_ROLES", roles)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .expect("start the gateway process");
+            .expect("start the roles process");
         let stdout = child.stdout.take().expect("child stdout");
         let mut lines = tokio::io::BufReader::new(stdout).lines();
         let ready = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
-            .expect("the gateway process starts within 30 s")
-            .expect("read the gateway's stdout")
-            .expect("the gateway prints READY");
+            .expect("the roles process starts within 30 s")
+            .expect("read the process's stdout")
+            .expect("the process prints READY");
         let addr = ready.strip_prefix("READY ").expect("READY <addr>").to_owned();
-        GatewayProcess { ws_url: format!("ws://{addr}/v1/ws"), child }
+        RolesProcess { addr, child }
     }
 
     /// An access token for any user id, signed with this app's key (no
@@ -212,6 +228,20 @@ impl TestApp {
 pub struct GatewayProcess {
     pub ws_url: String,
     child: tokio::process::Child,
+}
+
+/// Roles running in a child process.
+pub struct RolesProcess {
+    /// `host:port` of the gateway, or of the gRPC listener without one.
+    pub addr: String,
+    child: tokio::process::Child,
+}
+
+impl RolesProcess {
+    /// SIGKILLs the process, as a crashed pod.
+    pub async fn kill(&mut self) {
+        self.child.kill().await.expect("kill the roles process");
+    }
 }
 
 impl GatewayProcess {

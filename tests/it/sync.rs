@@ -38,7 +38,7 @@ fn fast_presence(config: &mut hearth_platform::Config) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_clients_on_two_gateway_processes_see_the_same_versions_in_order() {
     let app = TestApp::spawn_with(hearth::Role::ALL, fast_presence).await;
-    let second = app.spawn_gateway_process(env!("CARGO_BIN_EXE_hearth-test-gateway")).await;
+    let second = app.spawn_gateway_process(env!("CARGO_BIN_EXE_hearth-test-roles")).await;
     let (_, mut host) = app.user_ws(&app.ws_url, &[]).await;
     let room = create_room(&mut host, watch_party("Fifty", "ROOM_VISIBILITY_PUBLIC", 100)).await;
     enter(&mut host, &room, false).await;
@@ -171,7 +171,7 @@ async fn zapping_to_a_live_channel_has_no_shared_position() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_gateways_users_leave_presence_within_the_ttl() {
     let app = TestApp::spawn_with(hearth::Role::ALL, fast_presence).await;
-    let mut doomed = app.spawn_gateway_process(env!("CARGO_BIN_EXE_hearth-test-gateway")).await;
+    let mut doomed = app.spawn_gateway_process(env!("CARGO_BIN_EXE_hearth-test-roles")).await;
     let (_, mut observer) = app.user_ws(&app.ws_url, &[]).await;
     let room = create_room(&mut observer, watch_party("Crash", "ROOM_VISIBILITY_PUBLIC", 0)).await;
     enter(&mut observer, &room, false).await;

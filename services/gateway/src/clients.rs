@@ -9,6 +9,11 @@ use hearth_platform::{
 use hearth_proto::{
     hearth::{
         chat::v1::chat_service_client::ChatServiceClient,
+        polls::v1::{
+            polls_gateway_service_client::PollsGatewayServiceClient, polls_service_client::PollsServiceClient,
+            predictions_service_client::PredictionsServiceClient, qna_service_client::QnaServiceClient,
+            quiz_service_client::QuizServiceClient,
+        },
         rooms::v1::{
             room_presence_service_client::RoomPresenceServiceClient, rooms_service_client::RoomsServiceClient,
         },
@@ -23,6 +28,12 @@ pub struct Clients {
     pub rooms: RoomsServiceClient<TracedChannel>,
     pub presence: RoomPresenceServiceClient<TracedChannel>,
     pub chat: ChatServiceClient<TracedChannel>,
+    pub polls: PollsServiceClient<TracedChannel>,
+    pub quizzes: QuizServiceClient<TracedChannel>,
+    pub predictions: PredictionsServiceClient<TracedChannel>,
+    pub qna: QnaServiceClient<TracedChannel>,
+    /// Batched votes (`ws::votes`).
+    pub votes: PollsGatewayServiceClient<TracedChannel>,
     identity_health: tonic_health::pb::health_client::HealthClient<TracedChannel>,
 }
 
@@ -31,8 +42,14 @@ impl Clients {
         let identity = grpc::channel(&config.identity_url, config.connect_timeout, config.request_timeout)?;
         let rooms = grpc::channel(&config.rooms_url, config.connect_timeout, config.request_timeout)?;
         let chat = grpc::channel(&config.chat_url, config.connect_timeout, config.request_timeout)?;
+        let polls = grpc::channel(&config.polls_url, config.connect_timeout, config.request_timeout)?;
         Ok(Self {
             chat: ChatServiceClient::new(chat),
+            polls: PollsServiceClient::new(polls.clone()),
+            quizzes: QuizServiceClient::new(polls.clone()),
+            predictions: PredictionsServiceClient::new(polls.clone()),
+            qna: QnaServiceClient::new(polls.clone()),
+            votes: PollsGatewayServiceClient::new(polls),
             rooms: RoomsServiceClient::new(rooms.clone()),
             presence: RoomPresenceServiceClient::new(rooms),
             identity: IdentityServiceClient::new(identity.clone()),

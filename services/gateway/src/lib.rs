@@ -46,6 +46,11 @@ pub struct Gateway {
     pub personal: ws::personal::Personal,
     /// This gateway's name in presence leases.
     pub instance: String,
+    /// This gateway's own credential, sent beside the user's token where a
+    /// service honours gateway-measured values (quiz response times).
+    pub credential: hearth_platform::auth::ServiceCredential,
+    /// Votes of this gateway's connections, sent to polls in batches.
+    pub votes: ws::votes::VoteBatcher,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,9 +71,14 @@ impl GatewayState {
             let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "gateway".into());
             format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
         });
+        let clients = clients::Clients::new(&deps.config.services)?;
+        let credential = hearth_platform::auth::ServiceCredential::new(deps.tokens.clone(), "gateway", &instance);
+        let votes = ws::votes::VoteBatcher::spawn(clients.votes.clone(), credential.clone(), shutdown.clone());
         Ok(Self(Arc::new(Gateway {
             config: deps.config.clone(),
-            clients: clients::Clients::new(&deps.config.services)?,
+            clients,
+            votes,
+            credential,
             hub: ws::hub::Hub::new(deps.nats.clone()),
             leases: presence::Leases::default(),
             personal: ws::personal::Personal::default(),

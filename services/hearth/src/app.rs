@@ -44,6 +44,7 @@ pub async fn migrate(config: &Config) -> Result<(), AppError> {
     hearth_identity::migrate(config).await?;
     hearth_rooms::migrate(config).await?;
     hearth_chat::migrate(config).await?;
+    hearth_polls::migrate(config).await?;
     Ok(())
 }
 
@@ -66,6 +67,9 @@ impl App {
             if roles.contains(&Role::Chat) {
                 config.services.chat_url = format!("http://{}", loopback(local));
             }
+            if roles.contains(&Role::Polls) {
+                config.services.polls_url = format!("http://{}", loopback(local));
+            }
             Some((listener, local))
         } else {
             None
@@ -79,6 +83,7 @@ impl App {
                 Role::Identity => hearth_identity::Identity::new(&deps, shutdown.clone()).register(&mut services),
                 Role::Rooms => hearth_rooms::Rooms::new(&deps, shutdown.clone()).await.register(&mut services),
                 Role::Chat => hearth_chat::Chat::new(&deps, shutdown.clone()).await?.register(&mut services),
+                Role::Polls => hearth_polls::Polls::new(&deps, shutdown.clone()).await?.register(&mut services),
                 Role::Gateway => {}
             }
         }

@@ -9,11 +9,12 @@ pub enum Role {
     Identity,
     Rooms,
     Chat,
+    Polls,
 }
 
 impl Role {
     /// Every role this release can run, in start order.
-    pub const ALL: &[Role] = &[Role::Identity, Role::Rooms, Role::Chat, Role::Gateway];
+    pub const ALL: &[Role] = &[Role::Identity, Role::Rooms, Role::Chat, Role::Polls, Role::Gateway];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -21,6 +22,7 @@ impl Role {
             Role::Identity => "identity",
             Role::Rooms => "rooms",
             Role::Chat => "chat",
+            Role::Polls => "polls",
         }
     }
 }
@@ -33,7 +35,7 @@ impl fmt::Display for Role {
 
 /// Roles of the architecture whose code has not landed yet: named so that
 /// asking for one gets a clear refusal rather than "unknown role".
-const PLANNED: &[&str] = &["polls", "recommendations", "provider"];
+const PLANNED: &[&str] = &["recommendations", "provider"];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoleError {
@@ -56,6 +58,7 @@ impl FromStr for Role {
             "identity" => Ok(Role::Identity),
             "rooms" => Ok(Role::Rooms),
             "chat" => Ok(Role::Chat),
+            "polls" => Ok(Role::Polls),
             other if PLANNED.contains(&other) => Err(RoleError::NotAvailable(other.to_owned())),
             other => Err(RoleError::Unknown(other.to_owned())),
         }
@@ -87,13 +90,13 @@ mod tests {
 
     #[test]
     fn all_expands_and_lists_dedupe() {
-        assert_eq!(parse("all").unwrap(), vec![Role::Identity, Role::Rooms, Role::Chat, Role::Gateway]);
+        assert_eq!(parse("all").unwrap(), vec![Role::Identity, Role::Rooms, Role::Chat, Role::Polls, Role::Gateway]);
         assert_eq!(parse("gateway, identity,gateway").unwrap(), vec![Role::Identity, Role::Gateway]);
     }
 
     #[test]
     fn planned_and_unknown_roles_are_refused_clearly() {
-        assert!(matches!(parse("gateway,polls"), Err(RoleError::NotAvailable(r)) if r == "polls"));
+        assert!(matches!(parse("gateway,recommendations"), Err(RoleError::NotAvailable(r)) if r == "recommendations"));
         assert!(matches!(parse("teapot"), Err(RoleError::Unknown(_))));
         assert_eq!(parse(""), Err(RoleError::Empty));
     }

@@ -27,6 +27,7 @@ pub struct Config {
     pub identity: IdentityConfig,
     pub rooms: RoomsConfig,
     pub chat: ChatConfig,
+    pub polls: PollsConfig,
     pub services: ServicesConfig,
     pub telemetry: TelemetryConfig,
     pub shutdown: ShutdownConfig,
@@ -372,6 +373,58 @@ impl Default for ChatConfig {
     }
 }
 
+/// Polls-role settings: live-tally pacing, vote batching, timers and the
+/// virtual-points rules of predictions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PollsConfig {
+    /// Live tallies, pool totals and upvote counts are broadcast at most
+    /// this often per item (coalesced across replicas).
+    #[serde(with = "humantime_serde")]
+    pub tally_interval: Duration,
+    /// Votes wait at most this long to be written together.
+    #[serde(with = "humantime_serde")]
+    pub vote_batch_delay: Duration,
+    /// Most votes written in one statement.
+    pub vote_batch_max: usize,
+    /// How often each replica looks for due timers (deadlines, scheduled
+    /// opens, question windows, prediction locks and refunds).
+    #[serde(with = "humantime_serde")]
+    pub timer_interval: Duration,
+    /// Points a member receives the first time they take part in a room.
+    pub welcome_points: i64,
+    /// Points for each full `watch_period` online in a room.
+    pub watch_points: i64,
+    #[serde(with = "humantime_serde")]
+    pub watch_period: Duration,
+    /// Points per poll voted in.
+    pub poll_vote_points: i64,
+    /// Points per quiz question answered.
+    pub quiz_answer_points: i64,
+    /// Points per published Q&A question.
+    pub qna_question_points: i64,
+    /// Participation earnings per user, room and UTC day, at most.
+    pub daily_earn_cap: i64,
+}
+
+impl Default for PollsConfig {
+    fn default() -> Self {
+        Self {
+            tally_interval: Duration::from_millis(250),
+            vote_batch_delay: Duration::from_millis(2),
+            vote_batch_max: 512,
+            timer_interval: Duration::from_millis(200),
+            welcome_points: 250,
+            watch_points: 10,
+            watch_period: Duration::from_secs(300),
+            poll_vote_points: 25,
+            quiz_answer_points: 10,
+            qna_question_points: 25,
+            daily_earn_cap: 2000,
+        }
+    }
+}
+
 /// Where the gRPC services are, for roles that call them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -379,6 +432,7 @@ pub struct ServicesConfig {
     pub identity_url: String,
     pub rooms_url: String,
     pub chat_url: String,
+    pub polls_url: String,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
@@ -391,6 +445,7 @@ impl Default for ServicesConfig {
             identity_url: "http://127.0.0.1:50051".into(),
             rooms_url: "http://127.0.0.1:50051".into(),
             chat_url: "http://127.0.0.1:50051".into(),
+            polls_url: "http://127.0.0.1:50051".into(),
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
         }

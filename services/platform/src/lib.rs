@@ -20,5 +20,6 @@ pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
 pub mod validate;
+pub mod wkt;
 
 pub use config::Config;

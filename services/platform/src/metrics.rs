@@ -73,6 +73,12 @@ pub fn chat_messages() -> &'static Counter<u64> {
     C.get_or_init(|| meter().u64_counter("hearth.chat.messages").with_description("Chat sends by outcome").build())
 }
 
+/// Poll votes counted (first votes written; retries and changes excluded).
+pub fn polls_votes() -> &'static Counter<u64> {
+    static C: OnceLock<Counter<u64>> = OnceLock::new();
+    C.get_or_init(|| meter().u64_counter("hearth.polls.votes").with_description("Poll votes counted").build())
+}
+
 /// Chat resumes, by source (`redis`, `postgres`) or `too_far_behind`.
 pub fn chat_resumes() -> &'static Counter<u64> {
     static C: OnceLock<Counter<u64>> = OnceLock::new();

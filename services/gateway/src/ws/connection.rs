@@ -278,6 +278,11 @@ impl Connection {
             }),
             client_frame::Kind::EnterRoom(request) => self.enter_room(reference, request),
             client_frame::Kind::ExitRoom(request) => self.exit_room(reference, &request.room_id),
+            client_frame::Kind::CastVote(vote) => {
+                let (ctx, user) = (self.ctx(reference), self.user_id());
+                self.state.votes.submit(ctx, user, vote);
+                Flow::Continue
+            }
             kind => {
                 let ctx = self.ctx(reference.clone());
                 if requests::service_request(ctx, &mut self.runner, kind, &self.rtt.shared()) {

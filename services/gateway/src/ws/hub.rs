@@ -28,6 +28,7 @@ use hearth_proto::hearth::{
     chat::v1::{ChatEvent, MessageHidden, chat_event},
     events::v1::Envelope,
     gateway::v1::{ServerFrame, server_frame},
+    polls::v1::{InteractionEvent, interaction_event},
     rooms::v1::{RoomEvent, RoomRole, room_event},
 };
 use prost::Message as _;
@@ -158,7 +159,13 @@ struct RoomEntry {
 pub struct Hub {
     nats: Nats,
     rooms: Arc<Mutex<HashMap<Uuid, RoomEntry>>>,
+    /// When each quiz question reached this gateway: answers are timed
+    /// from here, so a client's network delay is not held against it.
+    quiz_reveals: Arc<Mutex<HashMap<String, std::time::Instant>>>,
 }
+
+/// How long a question's arrival is remembered (longer than any window).
+const QUIZ_REVEAL_MEMORY: Duration = Duration::from_secs(600);
 
 /// What a connection needs to join a room's fan-out.
 pub struct Registration {
@@ -184,7 +191,20 @@ fn role_at_least_moderator(role: i32) -> bool {
 
 impl Hub {
     pub fn new(nats: Nats) -> Self {
-        Self { nats, rooms: Arc::new(Mutex::new(HashMap::new())) }
+        Self { nats, rooms: Arc::new(Mutex::new(HashMap::new())), quiz_reveals: Default::default() }
+    }
+
+    /// How long ago the question reached this gateway; None when it did not
+    /// (the client's connection is not in the room here).
+    pub fn quiz_question_age(&self, question_id: &str) -> Option<Duration> {
+        let reveals = self.quiz_reveals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        reveals.get(question_id).map(std::time::Instant::elapsed)
+    }
+
+    fn quiz_question_arrived(&self, question_id: String) {
+        let mut reveals = self.quiz_reveals.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        reveals.retain(|_, at| at.elapsed() < QUIZ_REVEAL_MEMORY);
+        reveals.entry(question_id).or_insert_with(std::time::Instant::now);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, RoomEntry>> {
@@ -299,6 +319,10 @@ impl Hub {
                 Ok(event) => self.deliver_chat_event(room, moderators_only, event),
                 Err(_) => tracing::debug!(%room, "ignored an undecodable chat event"),
             },
+            "hearth.polls.v1.InteractionEvent" => match InteractionEvent::decode(envelope.payload.as_ref()) {
+                Ok(event) => self.deliver_interaction_event(room, moderators_only, event),
+                Err(_) => tracing::debug!(%room, "ignored an undecodable interaction event"),
+            },
             other => tracing::debug!(%room, r#type = other, "ignored an event the gateway does not deliver"),
         }
     }
@@ -313,6 +337,22 @@ impl Hub {
         let Some(entry) = rooms.get_mut(&room) else { return };
         let ready = if sequence > 0 { entry.chat.push(sequence, shared) } else { vec![shared] };
         fan_out(entry, moderators_only, &ready);
+        drop_if_empty(&mut rooms, room);
+    }
+
+    fn deliver_interaction_event(&self, room: Uuid, moderators_only: bool, event: InteractionEvent) {
+        if let Some(interaction_event::Kind::QuizQuestionRevealed(revealed)) = &event.kind
+            && let Some(question) = &revealed.question
+        {
+            self.quiz_question_arrived(question.question_id.clone());
+        }
+        let shared = Arc::new(Shared::new(ServerFrame {
+            r#ref: String::new(),
+            kind: Some(server_frame::Kind::InteractionEvent(event)),
+        }));
+        let mut rooms = self.lock();
+        let Some(entry) = rooms.get_mut(&room) else { return };
+        fan_out(entry, moderators_only, &[shared]);
         drop_if_empty(&mut rooms, room);
     }
 

@@ -8,6 +8,7 @@ pub mod outbound;
 pub mod personal;
 pub mod requests;
 pub mod rtt;
+pub mod votes;
 
 use axum::{
     extract::{Query, State, WebSocketUpgrade},

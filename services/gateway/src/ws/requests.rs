@@ -64,7 +64,7 @@ pub fn status_frame(reference: &str, status: &tonic::Status) -> ServerFrame {
 }
 
 impl Ctx {
-    fn reply(&self, result: Result<server_frame::Kind, tonic::Status>) {
+    pub(crate) fn reply(&self, result: Result<server_frame::Kind, tonic::Status>) {
         let frame = match result {
             Ok(kind) => ServerFrame { r#ref: self.reference.clone(), kind: Some(kind) },
             Err(status) => status_frame(&self.reference, &status),
@@ -157,9 +157,9 @@ macro_rules! forward_calls {
                         .map(|response| server_frame::Kind::$variant(response.into_inner()));
                     $ctx.reply(result);
                 }, span)));
-                true
+                Dispatch::Started
             } )*
-            _ => false,
+            other => Dispatch::Unserved(other),
         }
     };
 }
@@ -176,9 +176,34 @@ pub fn service_request(ctx: Ctx, runner: &mut Runner, kind: client_frame::Kind, 
         }
         other => other,
     };
-    if is_chat(&kind) {
-        return chat_request(ctx, runner, lane, kind);
+    let unserved = rooms_request(&ctx, runner, lane, kind)
+        .or_else(|kind| chat_request(&ctx, runner, lane, kind))
+        .or_else(|kind| polls_request(&ctx, runner, lane, kind));
+    matches!(unserved, Dispatch::Started)
+}
+
+/// Whether a family's services took a frame; the frame back when not.
+// Returned by value along one short chain and never stored: boxing the
+// frame would only add an allocation per forwarded request.
+#[allow(clippy::large_enum_variant)]
+enum Dispatch {
+    Started,
+    Unserved(client_frame::Kind),
+}
+
+impl Dispatch {
+    /// Offers an unserved frame to the next family.
+    fn or_else(self, next: impl FnOnce(client_frame::Kind) -> Dispatch) -> Dispatch {
+        match self {
+            Dispatch::Started => Dispatch::Started,
+            Dispatch::Unserved(kind) => next(kind),
+        }
     }
+}
+
+/// Frames RoomsService and RoomPresenceService serve.
+fn rooms_request(ctx: &Ctx, runner: &mut Runner, lane: Lane, kind: client_frame::Kind) -> Dispatch {
+    let ctx = ctx.clone();
     forward_calls!(ctx, runner, lane, kind, rooms,
         GetRoomSnapshot => get_room_snapshot,
         CreateRoom => create_room,
@@ -212,42 +237,8 @@ pub fn service_request(ctx: Ctx, runner: &mut Runner, kind: client_frame::Kind, 
 }
 
 /// Frames ChatService serves (ClientFrame fields 50–77).
-fn is_chat(kind: &client_frame::Kind) -> bool {
-    use client_frame::Kind::*;
-    matches!(
-        kind,
-        SendMessage(_)
-            | ListMessages(_)
-            | GetThread(_)
-            | DeleteMessage(_)
-            | AddReaction(_)
-            | RemoveReaction(_)
-            | ListReactionUsers(_)
-            | SendLiveReaction(_)
-            | SetTyping(_)
-            | ResumeChat(_)
-            | GetChatSettings(_)
-            | UpdateChatSettings(_)
-            | SetShieldMode(_)
-            | TimeoutUser(_)
-            | RemoveTimeout(_)
-            | BanFromChat(_)
-            | UnbanFromChat(_)
-            | ListChatRestrictions(_)
-            | AddBlockedTerm(_)
-            | RemoveBlockedTerm(_)
-            | ListBlockedTerms(_)
-            | ListHeldMessages(_)
-            | ApproveHeldMessage(_)
-            | DenyHeldMessage(_)
-            | CreateReport(_)
-            | ListReports(_)
-            | ResolveReport(_)
-            | ListAuditLog(_)
-    )
-}
-
-fn chat_request(ctx: Ctx, runner: &mut Runner, lane: Lane, kind: client_frame::Kind) -> bool {
+fn chat_request(ctx: &Ctx, runner: &mut Runner, lane: Lane, kind: client_frame::Kind) -> Dispatch {
+    let ctx = ctx.clone();
     forward_calls!(ctx, runner, lane, kind, chat,
         SendMessage => send_message,
         ListMessages => list_messages,
@@ -278,6 +269,101 @@ fn chat_request(ctx: Ctx, runner: &mut Runner, lane: Lane, kind: client_frame::K
         ResolveReport => resolve_report,
         ListAuditLog => list_audit_log,
     )
+}
+
+/// Frames the polls role serves (ClientFrame fields 80–109). Quiz answers
+/// carry the time since the question reached this gateway, vouched for by
+/// the gateway's own credential; a client's value is overwritten.
+fn polls_request(ctx: &Ctx, runner: &mut Runner, lane: Lane, kind: client_frame::Kind) -> Dispatch {
+    let ctx = ctx.clone();
+    let kind = match kind {
+        client_frame::Kind::SubmitQuizAnswer(mut request) => {
+            let age = ctx.state.hub.quiz_question_age(&request.question_id);
+            request.gateway_response_time = age.map(hearth_platform::wkt::duration);
+            submit_quiz_answer(ctx, runner, lane, request);
+            return Dispatch::Started;
+        }
+        other => other,
+    };
+    let ctx2 = ctx.clone();
+    forward_calls!(ctx, runner, lane, kind, polls,
+        CreatePoll => create_poll,
+        UpdatePoll => update_poll,
+        OpenPoll => open_poll,
+        ClosePoll => close_poll,
+        GetPoll => get_poll,
+        ListPolls => list_polls,
+        GetRoomInteractions => get_room_interactions,
+        ListPollVoters => list_poll_voters,
+    )
+    .or_else(|kind| {
+        let ctx = ctx2.clone();
+        forward_calls!(ctx, runner, lane, kind, quizzes,
+            CreateQuiz => create_quiz,
+            GetQuiz => get_quiz,
+            ListQuizzes => list_quizzes,
+            RevealNextQuestion => reveal_next_question,
+            GetLeaderboard => get_leaderboard,
+            EndQuiz => end_quiz,
+        )
+    })
+    .or_else(|kind| {
+        let ctx = ctx2.clone();
+        forward_calls!(ctx, runner, lane, kind, predictions,
+            CreatePrediction => create_prediction,
+            LockPrediction => lock_prediction,
+            ResolvePrediction => resolve_prediction,
+            CancelPrediction => cancel_prediction,
+            PlacePrediction => place_prediction,
+            GetPrediction => get_prediction,
+            ListPredictions => list_predictions,
+            GetPointsBalance => get_points_balance,
+        )
+    })
+    .or_else(|kind| {
+        let ctx = ctx2.clone();
+        forward_calls!(ctx, runner, lane, kind, qna,
+            AskQuestion => ask_question,
+            ListQuestions => list_questions,
+            UpvoteQuestion => upvote_question,
+            ModerateQuestion => moderate_question,
+            DeleteQuestion => delete_question,
+            UpdateQnaSettings => update_qna_settings,
+        )
+    })
+}
+
+fn submit_quiz_answer(
+    ctx: Ctx,
+    runner: &mut Runner,
+    lane: Lane,
+    request: hearth_proto::hearth::polls::v1::SubmitQuizAnswerRequest,
+) {
+    let span = tracing::info_span!(parent: None, "ws.request", frame = "submit_quiz_answer");
+    runner.run(
+        lane,
+        Box::pin(tracing::Instrument::instrument(
+            async move {
+                let mut call = authorized(request, &ctx.token);
+                match ctx.state.credential.bearer().map(|b| b.parse()) {
+                    Ok(Ok(value)) => {
+                        call.metadata_mut().insert(hearth_platform::auth::SERVICE_HEADER, value);
+                    }
+                    _ => tracing::warn!("no gateway credential: the service times this answer from the reveal"),
+                }
+                let result = ctx
+                    .state
+                    .clients
+                    .quizzes
+                    .clone()
+                    .submit_quiz_answer(call)
+                    .await
+                    .map(|response| server_frame::Kind::SubmitQuizAnswer(response.into_inner()));
+                ctx.reply(result);
+            },
+            span,
+        )),
+    );
 }
 
 /// What entering a room needs besides the request context.
@@ -328,7 +414,10 @@ pub fn enter_room(ctx: Ctx, enter: Enter) {
             Ok(response) => {
                 let response = response.into_inner();
                 let (version, role) = response.snapshot.as_ref().map(|s| (s.version, s.my_role)).unwrap_or_default();
-                let chat = resume_chat(&ctx, enter.room, enter.request.chat_position.clone()).await;
+                let (chat, interactions) = tokio::join!(
+                    resume_chat(&ctx, enter.room, enter.request.chat_position.clone()),
+                    room_interactions(&ctx, enter.room)
+                );
                 let sequence = chat.as_ref().map(|c| c.position.as_ref().map_or(0, |p| p.sequence));
                 let reply = ServerFrame {
                     r#ref: ctx.reference.clone(),
@@ -336,7 +425,7 @@ pub fn enter_room(ctx: Ctx, enter: Enter) {
                         snapshot: response.snapshot,
                         joined: response.joined,
                         chat,
-                        ..Default::default()
+                        interactions,
                     })),
                 };
                 let covered = Covered { version, sequence, role };
@@ -370,6 +459,25 @@ async fn resume_chat(
         Ok(response) => Some(response.into_inner()),
         Err(status) => {
             tracing::warn!(code = ?status.code(), message = status.message(), "room entered without chat");
+            None
+        }
+    }
+}
+
+/// Polls, quiz, predictions and Q&A of the room for an enter reply; the
+/// room is entered without them when the polls role is down (the client can
+/// `get_room_interactions` later). Events of the room received meanwhile
+/// follow the reply; they carry ids and revisions, so they apply in any
+/// case.
+async fn room_interactions(
+    ctx: &Ctx,
+    room: Uuid,
+) -> Option<hearth_proto::hearth::polls::v1::GetRoomInteractionsResponse> {
+    let request = hearth_proto::hearth::polls::v1::GetRoomInteractionsRequest { room_id: room.to_string() };
+    match ctx.state.clients.polls.clone().get_room_interactions(authorized(request, &ctx.token)).await {
+        Ok(response) => Some(response.into_inner()),
+        Err(status) => {
+            tracing::warn!(code = ?status.code(), message = status.message(), "room entered without interactions");
             None
         }
     }

@@ -13,6 +13,8 @@ use crate::{
 
 /// Most other users one GetAccess may ask about.
 const USERS_MAX: usize = 10;
+/// Most users one GetStandings may ask about.
+const BATCH_USERS_MAX: usize = 1000;
 
 fn standing(user: uuid::Uuid, member: Option<MemberRow>, banned: bool) -> pb::Standing {
     pb::Standing {
@@ -51,8 +53,42 @@ impl RoomsApi {
     }
 }
 
+impl RoomsApi {
+    async fn standings(&self, req: pb::GetStandingsRequest) -> Result<pb::GetStandingsResponse> {
+        let room = room_id(&req.room_id)?;
+        if req.user_ids.is_empty() || req.user_ids.len() > BATCH_USERS_MAX {
+            return Err(invalid("user_ids", "must hold 1 to 1000 ids"));
+        }
+        let users = req
+            .user_ids
+            .iter()
+            .enumerate()
+            .map(|(i, raw)| user_id(&format!("user_ids[{i}]"), raw))
+            .collect::<Result<Vec<_>>>()?;
+        let row = self.store.room(room).await?.ok_or(RoomsError::NotFound("room_not_found", "no such room"))?;
+        let users = self.store.standings(room, &users).await?.into_iter().map(|(u, m, b)| standing(u, m, b)).collect();
+        Ok(pb::GetStandingsResponse {
+            kind: convert::kind(row.kind()) as i32,
+            visibility: convert::visibility(row.visibility()) as i32,
+            state: convert::state(&row.state) as i32,
+            users,
+        })
+    }
+}
+
 #[tonic::async_trait]
 impl RoomAccessService for RoomsApi {
+    async fn get_standings(
+        &self,
+        request: Request<pb::GetStandingsRequest>,
+    ) -> Result<Response<pb::GetStandingsResponse>, Status> {
+        let claims = self.tokens.authenticate(request.metadata()).map_err(RoomsError::Auth)?;
+        if !claims.is_service() {
+            return Err(RoomsError::Denied("not_service", "only Hearth services may call this".into()).into());
+        }
+        Ok(Response::new(self.standings(request.into_inner()).await?))
+    }
+
     async fn get_access(
         &self,
         request: Request<pb::GetAccessRequest>,

@@ -1,0 +1,317 @@
+//! `bench polls`: thousands of distinct voters in one room vote in one
+//! poll at the same instant over their WebSockets (protobuf frames), a few
+//! rounds in a row. Prints accepted votes/s, vote latency (send → reply),
+//! the CPU each process spent, and checks that the poll's final tally
+//! equals the accepted votes exactly.
+//!
+//! Side by side in one run: the production vote writer (votes batched per
+//! replica) and the same stack writing every vote on its own
+//! (`vote_batch_max = 1`), so the table shows what batching buys on this
+//! machine, not a figure to compare across machines.
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use anyhow::{Context, Result, anyhow, bail};
+use futures::{SinkExt, StreamExt};
+use hearth_platform::auth::TokenKeys;
+use hearth_proto::hearth::{
+    gateway::v1::{ServerFrame, client_frame, server_frame},
+    polls::v1::{CastVoteRequest, ClosePollRequest, CreatePollRequest, PollDraft},
+};
+use prost::Message as _;
+use tokio::{
+    sync::{Semaphore, mpsc, watch},
+    time::Instant,
+};
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+use crate::{
+    chat::{BackendConfig, start_stack},
+    model::Summary,
+    proc::{clock_ticks_per_second, cpu_ticks, ms, raise_nofile_limit},
+    storm::{self, Encoding, Socket},
+    wire::{self, Rpc},
+};
+
+#[derive(clap::Args, Debug)]
+pub struct PollsArgs {
+    /// Distinct voters, each on its own connection, all members of the room.
+    #[arg(long, default_value_t = 20_000)]
+    pub voters: usize,
+    /// Polls voted in one after the other (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Connections being set up at once.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// Skip the unbatched comparison.
+    #[arg(long)]
+    pub skip_unbatched: bool,
+}
+
+/// What one voter saw in one round.
+struct Cast {
+    latency: f64,
+    /// The error code, when refused.
+    refused: Option<String>,
+}
+
+/// One round's figures.
+struct Round {
+    accepted: u64,
+    refused: BTreeMap<String, u64>,
+    elapsed: f64,
+    latencies: Summary,
+    final_voters: u64,
+    final_sum: u64,
+    /// CPU seconds of (backend, gateway, bench clients) during the round.
+    cpu: [f64; 3],
+}
+
+impl Round {
+    fn votes_per_second(&self) -> f64 {
+        self.accepted as f64 / self.elapsed
+    }
+
+    fn exact(&self) -> bool {
+        self.final_voters == self.accepted && self.final_sum == self.accepted
+    }
+}
+
+/// A voter: votes when told, reports, and keeps reading pushed events
+/// (live tallies) so the gateway never sees a slow consumer.
+async fn voter(
+    index: usize,
+    mut socket: Socket,
+    mut go: watch::Receiver<Option<(usize, String)>>,
+    done: mpsc::UnboundedSender<Cast>,
+) {
+    loop {
+        tokio::select! {
+            changed = go.changed() => {
+                if changed.is_err() {
+                    let _ = socket.close(None).await;
+                    return;
+                }
+                let Some((round, poll)) = go.borrow_and_update().clone() else { continue };
+                let reference = format!("v{round}");
+                let vote = CastVoteRequest { poll_id: poll, option_ids: vec![if (index + round).is_multiple_of(2) { "o1" } else { "o2" }.into()] };
+                let frame = wire::frame(reference.clone(), client_frame::Kind::CastVote(vote));
+                let sent = Instant::now();
+                if socket.send(Message::Binary(frame.encode_to_vec().into())).await.is_err() {
+                    let _ = done.send(Cast { latency: f64::NAN, refused: Some("send failed".into()) });
+                    return;
+                }
+                let refused = loop {
+                    match socket.next().await {
+                        Some(Ok(Message::Binary(bytes))) => {
+                            let Ok(frame) = ServerFrame::decode(bytes.as_ref()) else { continue };
+                            if frame.r#ref != reference { continue }
+                            break match frame.kind {
+                                Some(server_frame::Kind::CastVote(_)) => None,
+                                Some(server_frame::Kind::Error(e)) => Some(e.code),
+                                _ => Some("unexpected reply".into()),
+                            };
+                        }
+                        Some(Ok(_)) => continue,
+                        Some(Err(_)) | None => break Some("connection lost".into()),
+                    }
+                };
+                let _ = done.send(Cast { latency: sent.elapsed().as_secs_f64(), refused });
+            }
+            message = socket.next() => match message {
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return,
+            },
+        }
+    }
+}
+
+async fn create_poll(admin: &Rpc, room: &str, round: usize) -> Result<String> {
+    let create = CreatePollRequest {
+        room_id: room.to_owned(),
+        poll: Some(PollDraft {
+            question: format!("Round {round}: red or blue?"),
+            options: vec!["Red".into(), "Blue".into()],
+            ..Default::default()
+        }),
+        open_now: true,
+        ..Default::default()
+    };
+    match admin.call(client_frame::Kind::CreatePoll(create)).await? {
+        server_frame::Kind::CreatePoll(reply) => reply.poll.map(|p| p.poll_id).ok_or_else(|| anyhow!("no poll")),
+        other => bail!("unexpected create_poll reply {other:?}"),
+    }
+}
+
+/// Closes the poll; its final (voters, sum of tallies).
+async fn close_poll(admin: &Rpc, poll: &str) -> Result<(u64, u64)> {
+    match admin.call(client_frame::Kind::ClosePoll(ClosePollRequest { poll_id: poll.to_owned() })).await? {
+        server_frame::Kind::ClosePoll(reply) => {
+            let results = reply.poll.and_then(|p| p.results).ok_or_else(|| anyhow!("no final results"))?;
+            Ok((results.voter_count, results.tallies.iter().map(|t| t.votes).sum()))
+        }
+        other => bail!("unexpected close_poll reply {other:?}"),
+    }
+}
+
+/// Runs the rounds against one stack.
+async fn measure(args: &PollsArgs, batch_max: usize) -> Result<Vec<Round>> {
+    let stack = start_stack(BackendConfig { gateways: 1, polls_batch_max: Some(batch_max) }).await?;
+    let keys = Arc::new(TokenKeys::from_config(&stack.config.auth)?);
+    let admin_token = keys.issue(&Uuid::now_v7().to_string(), &Uuid::now_v7().to_string(), &["admin".to_owned()])?;
+    let (admin, _events) = Rpc::connect(&stack.gateways[0].url, &admin_token).await.context("admin")?;
+    let room = storm::create_channel_room(&admin).await?;
+    let url = format!("{}?encoding=protobuf", stack.gateways[0].url);
+
+    eprintln!("bench polls: {} voters join the room …", args.voters);
+    let (go_tx, go) = watch::channel(None::<(usize, String)>);
+    let (done_tx, mut done) = mpsc::unbounded_channel();
+    let semaphore = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let (joined_tx, mut joined_rx) = mpsc::unbounded_channel::<std::result::Result<(), String>>();
+    let mode = storm::Mode::Hearth { room_id: Some(room.clone()) };
+    let started = Instant::now();
+    for index in 0..args.voters {
+        let (url, mode, keys, semaphore, go, done, joined) = (
+            url.clone(),
+            mode.clone(),
+            keys.clone(),
+            semaphore.clone(),
+            go.clone(),
+            done_tx.clone(),
+            joined_tx.clone(),
+        );
+        tokio::spawn(async move {
+            let Ok(permit) = semaphore.acquire_owned().await else { return };
+            let token = match keys.issue(&Uuid::now_v7().to_string(), &Uuid::now_v7().to_string(), &[]) {
+                Ok(token) => token,
+                Err(error) => {
+                    let _ = joined.send(Err(format!("token: {error}")));
+                    return;
+                }
+            };
+            let socket =
+                tokio::time::timeout(Duration::from_secs(60), storm::join(&url, &mode, &token, Encoding::Protobuf))
+                    .await;
+            drop(permit);
+            match socket {
+                Ok(Ok(socket)) => {
+                    let _ = joined.send(Ok(()));
+                    drop(joined);
+                    voter(index, socket, go, done).await;
+                }
+                Ok(Err(code)) => {
+                    let _ = joined.send(Err(code));
+                }
+                Err(_) => {
+                    let _ = joined.send(Err("join timeout".into()));
+                }
+            }
+        });
+    }
+    drop((done_tx, joined_tx));
+    let (mut ok, mut failed) = (0usize, BTreeMap::<String, usize>::new());
+    while ok + failed.values().sum::<usize>() < args.voters {
+        match joined_rx.recv().await {
+            Some(Ok(())) => ok += 1,
+            Some(Err(code)) => *failed.entry(code).or_insert(0) += 1,
+            None => break,
+        }
+    }
+    eprintln!("  {ok} joined, {failed:?} failed in {:.1} s", started.elapsed().as_secs_f64());
+    if ok == 0 {
+        bail!("no voter could join");
+    }
+
+    let pids = [stack.backend.pid(), stack.gateways[0].pid(), std::process::id()];
+    let ticks = clock_ticks_per_second() as f64;
+    let mut rounds = Vec::new();
+    for round in 1..=args.rounds {
+        let poll = create_poll(&admin, &room, round).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let cpu_before: Vec<u64> = pids.iter().map(|p| cpu_ticks(*p).unwrap_or(0)).collect();
+        let start = Instant::now();
+        go_tx.send(Some((round, poll.clone()))).map_err(|_| anyhow!("voters gone"))?;
+        let mut casts = Vec::with_capacity(ok);
+        while casts.len() < ok {
+            match tokio::time::timeout(Duration::from_secs(60), done.recv()).await {
+                Ok(Some(cast)) => casts.push(cast),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        let cpu_after: Vec<u64> = pids.iter().map(|p| cpu_ticks(*p).unwrap_or(0)).collect();
+        let (final_voters, final_sum) = close_poll(&admin, &poll).await?;
+        let mut refused = BTreeMap::new();
+        let mut latencies = Vec::with_capacity(casts.len());
+        for cast in &casts {
+            match &cast.refused {
+                Some(code) => *refused.entry(code.clone()).or_insert(0) += 1,
+                None => latencies.push(cast.latency),
+            }
+        }
+        let accepted = latencies.len() as u64;
+        let cpu = [0, 1, 2].map(|i| cpu_after[i].saturating_sub(cpu_before[i]) as f64 / ticks);
+        let round =
+            Round { accepted, refused, elapsed, latencies: Summary::of(&latencies), final_voters, final_sum, cpu };
+        eprintln!(
+            "  round {}: {} accepted in {:.2} s = {:.0} votes/s, p50 {} p99 {}, refused {:?}, final tally {} ({})",
+            rounds.len() + 1,
+            round.accepted,
+            round.elapsed,
+            round.votes_per_second(),
+            ms(round.latencies.p50),
+            ms(round.latencies.p99),
+            round.refused,
+            round.final_voters,
+            if round.exact() { "exact" } else { "MISMATCH" }
+        );
+        rounds.push(round);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    drop(go_tx);
+    drop(admin);
+    stack.stop().await?;
+    Ok(rounds)
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn report(name: &str, voters: usize, rounds: &[Round]) {
+    let vps = median(rounds.iter().map(Round::votes_per_second).collect());
+    let p50 = median(rounds.iter().map(|r| r.latencies.p50).collect());
+    let p99 = median(rounds.iter().map(|r| r.latencies.p99).collect());
+    let exact = rounds.iter().all(Round::exact);
+    let refused: u64 = rounds.iter().flat_map(|r| r.refused.values()).sum();
+    let cpu = |i: usize| median(rounds.iter().map(|r| r.cpu[i] * 1e6 / r.accepted.max(1) as f64).collect());
+    println!(
+        "{name:<10} {voters:>7} voters  {vps:>9.0} votes/s  p50 {:>9}  p99 {:>9}  refused {refused:>5}  tally {}  \
+         CPU µs/vote: backend {:.0}, gateway {:.0}, clients {:.0}",
+        ms(p50),
+        ms(p99),
+        if exact { "exact" } else { "MISMATCH" },
+        cpu(0),
+        cpu(1),
+        cpu(2)
+    );
+}
+
+pub async fn run(args: PollsArgs) -> Result<bool> {
+    raise_nofile_limit(args.voters as u64 * 2 + 1024);
+    let batched = measure(&args, 512).await?;
+    let unbatched = if args.skip_unbatched { None } else { Some(measure(&args, 1).await?) };
+    println!();
+    println!("bench polls: {} rounds each (medians); target ≥ 20,000 votes/s on this machine", args.rounds);
+    report("batched", args.voters, &batched);
+    if let Some(unbatched) = &unbatched {
+        report("unbatched", args.voters, unbatched);
+        let ratio = median(batched.iter().map(Round::votes_per_second).collect())
+            / median(unbatched.iter().map(Round::votes_per_second).collect());
+        println!("batching: {ratio:.1}× the votes/s of writing each vote alone");
+    }
+    Ok(batched.iter().all(Round::exact) && unbatched.iter().flatten().all(Round::exact))
+}
