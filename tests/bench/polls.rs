@@ -29,7 +29,7 @@ use uuid::Uuid;
 use crate::{
     chat::{BackendConfig, start_stack},
     model::Summary,
-    proc::{clock_ticks_per_second, cpu_ticks, ms, raise_nofile_limit},
+    proc::{clock_ticks_per_second, cpu_ticks, machine_busy_ticks, ms, pids_named, raise_nofile_limit},
     storm::{self, Encoding, Socket},
     wire::{self, Rpc},
 };
@@ -65,8 +65,11 @@ struct Round {
     latencies: Summary,
     final_voters: u64,
     final_sum: u64,
-    /// CPU seconds of (backend, gateway, bench clients) during the round.
-    cpu: [f64; 3],
+    /// CPU seconds of the backend, the gateway, Postgres, Redis + NATS and
+    /// the bench clients during the round.
+    cpu: [f64; 5],
+    /// The whole machine's busy CPU seconds during the round.
+    machine: f64,
 }
 
 impl Round {
@@ -223,14 +226,25 @@ async fn measure(args: &PollsArgs, batch_max: usize) -> Result<Vec<Round>> {
     if ok == 0 {
         bail!("no voter could join");
     }
+    // Let the servers finish the joins' aftermath (presence, snapshots).
+    tokio::time::sleep(Duration::from_secs(10)).await;
 
-    let pids = [stack.backend.pid(), stack.gateways[0].pid(), std::process::id()];
+    let groups = [
+        vec![stack.backend.pid()],
+        vec![stack.gateways[0].pid()],
+        pids_named("postgres"),
+        [pids_named("redis-server"), pids_named("nats-server")].concat(),
+        vec![std::process::id()],
+    ];
+    let group_ticks =
+        || -> Vec<u64> { groups.iter().map(|pids| pids.iter().map(|p| cpu_ticks(*p).unwrap_or(0)).sum()).collect() };
     let ticks = clock_ticks_per_second() as f64;
     let mut rounds = Vec::new();
     for round in 1..=args.rounds {
         let poll = create_poll(&admin, &room, round).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let cpu_before: Vec<u64> = pids.iter().map(|p| cpu_ticks(*p).unwrap_or(0)).collect();
+        let cpu_before = group_ticks();
+        let machine_before = machine_busy_ticks().unwrap_or(0);
         let start = Instant::now();
         go_tx.send(Some((round, poll.clone()))).map_err(|_| anyhow!("voters gone"))?;
         let mut casts = Vec::with_capacity(ok);
@@ -241,7 +255,8 @@ async fn measure(args: &PollsArgs, batch_max: usize) -> Result<Vec<Round>> {
             }
         }
         let elapsed = start.elapsed().as_secs_f64();
-        let cpu_after: Vec<u64> = pids.iter().map(|p| cpu_ticks(*p).unwrap_or(0)).collect();
+        let cpu_after = group_ticks();
+        let machine = machine_busy_ticks().unwrap_or(0).saturating_sub(machine_before) as f64 / ticks;
         let (final_voters, final_sum) = close_poll(&admin, &poll).await?;
         let mut refused = BTreeMap::new();
         let mut latencies = Vec::with_capacity(casts.len());
@@ -252,9 +267,17 @@ async fn measure(args: &PollsArgs, batch_max: usize) -> Result<Vec<Round>> {
             }
         }
         let accepted = latencies.len() as u64;
-        let cpu = [0, 1, 2].map(|i| cpu_after[i].saturating_sub(cpu_before[i]) as f64 / ticks);
-        let round =
-            Round { accepted, refused, elapsed, latencies: Summary::of(&latencies), final_voters, final_sum, cpu };
+        let cpu = [0, 1, 2, 3, 4].map(|i| cpu_after[i].saturating_sub(cpu_before[i]) as f64 / ticks);
+        let round = Round {
+            accepted,
+            refused,
+            elapsed,
+            latencies: Summary::of(&latencies),
+            final_voters,
+            final_sum,
+            cpu,
+            machine,
+        };
         eprintln!(
             "  round {}: {} accepted in {:.2} s = {:.0} votes/s, p50 {} p99 {}, refused {:?}, final tally {} ({})",
             rounds.len() + 1,
@@ -287,21 +310,33 @@ fn report(name: &str, voters: usize, rounds: &[Round]) {
     let p99 = median(rounds.iter().map(|r| r.latencies.p99).collect());
     let exact = rounds.iter().all(Round::exact);
     let refused: u64 = rounds.iter().flat_map(|r| r.refused.values()).sum();
-    let cpu = |i: usize| median(rounds.iter().map(|r| r.cpu[i] * 1e6 / r.accepted.max(1) as f64).collect());
+    let per_vote =
+        |f: &dyn Fn(&Round) -> f64| median(rounds.iter().map(|r| f(r) * 1e6 / r.accepted.max(1) as f64).collect());
+    let cpu = |i: usize| per_vote(&|r: &Round| r.cpu[i]);
+    let server = per_vote(&|r: &Round| r.cpu[..4].iter().sum());
+    let busy = median(rounds.iter().map(|r| r.machine / r.elapsed).collect());
     println!(
-        "{name:<10} {voters:>7} voters  {vps:>9.0} votes/s  p50 {:>9}  p99 {:>9}  refused {refused:>5}  tally {}  \
-         CPU µs/vote: backend {:.0}, gateway {:.0}, clients {:.0}",
+        "{name:<10} {voters:>6} voters {vps:>7.0} votes/s  p50 {:>9}  p99 {:>9}  refused {refused}  tally {}",
         ms(p50),
         ms(p99),
         if exact { "exact" } else { "MISMATCH" },
+    );
+    println!(
+        "{:<10} CPU µs/vote: backend {:.0}, gateway {:.0}, postgres {:.0}, redis+nats {:.0}, bench clients {:.0}; \
+         machine busy {:.2} of 2 cores; servers alone {server:.0} µs/vote = {:.0} votes/s on 2 cores",
+        "",
         cpu(0),
         cpu(1),
-        cpu(2)
+        cpu(2),
+        cpu(3),
+        cpu(4),
+        busy,
+        2e6 / server
     );
 }
 
 pub async fn run(args: PollsArgs) -> Result<bool> {
-    raise_nofile_limit(args.voters as u64 * 2 + 1024);
+    raise_nofile_limit(args.voters as u64 + 512);
     let batched = measure(&args, 512).await?;
     let unbatched = if args.skip_unbatched { None } else { Some(measure(&args, 1).await?) };
     println!();

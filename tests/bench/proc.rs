@@ -43,6 +43,16 @@ pub(crate) fn cpu_ticks(pid: u32) -> Result<u64> {
     Ok(field(11)? + field(12)?)
 }
 
+/// Pids of every process whose command name is `comm` (e.g. the
+/// `postgres` backends and the `redis-server` the services use).
+pub(crate) fn pids_named(comm: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm))
+        .collect()
+}
+
 /// CPU time the whole machine spent busy (not idle nor waiting for I/O),
 /// in clock ticks summed over its cores (the `cpu` line of /proc/stat).
 pub(crate) fn machine_busy_ticks() -> Result<u64> {

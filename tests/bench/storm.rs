@@ -258,8 +258,9 @@ pub(crate) async fn join(
     token: &str,
     encoding: Encoding,
 ) -> std::result::Result<Socket, String> {
-    let (mut socket, _) =
-        tokio_tungstenite::connect_async_with_config(url, None, true).await.map_err(|e| connect_code(&e))?;
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(client_config()), true)
+        .await
+        .map_err(|e| connect_code(&e))?;
     let Mode::Hearth { room_id } = mode else { return Ok(socket) };
     send(&mut socket, &wire::auth_frame("a", token), encoding).await?;
     match reply(&mut socket, "a").await? {
@@ -274,6 +275,13 @@ pub(crate) async fn join(
         server_frame::Kind::EnterRoom(_) => Err("enter_room: no snapshot".into()),
         other => Err(format!("enter_room: unexpected {}", kind_name(&other))),
     }
+}
+
+/// Bench clients read small frames: tungstenite's default 128 KiB read
+/// buffer would be zeroed on every read and dominate the clients' CPU
+/// (which shares the machine with the servers measured).
+fn client_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(4096)
 }
 
 fn connect_code(error: &tokio_tungstenite::tungstenite::Error) -> String {

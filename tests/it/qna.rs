@@ -487,3 +487,24 @@ async fn concurrent_upvotes_and_highlights_stay_exact() {
         assert_eq!(highlighted, 1);
     }
 }
+
+#[tokio::test]
+async fn chat_timeouts_and_bans_apply_to_asking() {
+    let app = TestApp::spawn().await;
+    let (room, _, mut host) = room_with_host(&app, "ROOM_VISIBILITY_PUBLIC").await;
+    let (fan_id, mut fan) = member(&app, &app.ws_url, &room).await;
+    asked(&mut fan, &room, "Before any trouble?").await;
+
+    let timeout = host.call(json!({"timeoutUser": {"roomId": room, "userId": fan_id, "duration": "60s"}})).await;
+    assert!(timeout.get("timeoutUser").is_some(), "{timeout}");
+    assert_eq!(reason(&ask(&mut fan, &room, "Still there?").await), refused("permission_denied", "timed_out"));
+
+    host.call(json!({"removeTimeout": {"roomId": room, "userId": fan_id}})).await;
+    asked(&mut fan, &room, "Back again?").await;
+
+    let ban = host.call(json!({"banFromChat": {"roomId": room, "userId": fan_id, "reason": "spam"}})).await;
+    assert!(ban.get("banFromChat").is_some(), "{ban}");
+    assert_eq!(reason(&ask(&mut fan, &room, "Hello?").await), refused("permission_denied", "chat_banned"));
+    let listed = fan.call(json!({"listQuestions": {"roomId": room}})).await;
+    assert_eq!(listed["listQuestions"]["questions"].as_array().map(Vec::len), Some(2), "nothing stored: {listed}");
+}

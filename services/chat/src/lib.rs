@@ -26,7 +26,8 @@ use hearth_platform::{
     grpc::GrpcServices,
 };
 use hearth_proto::hearth::{
-    chat::v1::chat_service_server::ChatServiceServer, rooms::v1::room_access_service_client::RoomAccessServiceClient,
+    chat::v1::{chat_access_service_server::ChatAccessServiceServer, chat_service_server::ChatServiceServer},
+    rooms::v1::room_access_service_client::RoomAccessServiceClient,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -84,9 +85,10 @@ impl Chat {
         Ok(Self { api })
     }
 
-    /// Adds ChatService to the process's listener.
+    /// Adds ChatService and ChatAccessService to the process's listener.
     pub fn register(&self, services: &mut GrpcServices) {
         services.add(ChatServiceServer::new(self.api.clone()));
+        services.add(ChatAccessServiceServer::new(self.api.clone()));
     }
 }
 

@@ -73,6 +73,9 @@ impl Polls {
             events,
             tokens: deps.tokens.clone(),
             rooms: RoomAccessServiceClient::new(channel(&services.rooms_url)?),
+            chat: hearth_proto::hearth::chat::v1::chat_access_service_client::ChatAccessServiceClient::new(channel(
+                &services.chat_url,
+            )?),
             profiles: hearth_platform::profiles::Profiles::new(Some(identity)),
             credential: ServiceCredential::new(deps.tokens.clone(), "polls", &instance),
             live: live::Live::default(),

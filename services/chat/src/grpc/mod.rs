@@ -3,8 +3,10 @@
 //! (send, history, threads, delete, resume), `reactions` (reactions, live
 //! reactions, typing), `settings` (modes and shield), `restrictions`
 //! (timeouts, chat bans), `terms` (blocked terms and held messages) and
-//! `reports` (reports and the audit log).
+//! `reports` (reports and the audit log), and `access` (restrictions for
+//! other services).
 
+mod access;
 mod messages;
 mod reactions;
 

@@ -42,6 +42,8 @@ pub struct PollsApi {
     pub(crate) tokens: TokenKeys,
     pub(crate) config: PollsConfig,
     pub(crate) rooms: RoomAccessServiceClient<TracedChannel>,
+    /// Chat restrictions, which Q&A follows.
+    pub(crate) chat: hearth_proto::hearth::chat::v1::chat_access_service_client::ChatAccessServiceClient<TracedChannel>,
     pub(crate) profiles: Profiles,
     /// This replica's own credential (batched standings checks).
     pub(crate) credential: ServiceCredential,
@@ -196,15 +198,52 @@ impl PollsApi {
         Ok(room)
     }
 
-    /// Standings of many users in one call (the vote writer's batches).
-    pub(crate) async fn standings(&self, room: Uuid, users: &[Uuid]) -> Result<(RoomState, Vec<Standing>)> {
+    /// A request to another service made as this replica (service token).
+    fn as_service<T>(&self, message: T) -> Result<Request<T>> {
         let bearer = self.credential.bearer()?;
-        let mut request = Request::new(GetStandingsRequest {
-            room_id: room.to_string(),
-            user_ids: users.iter().map(Uuid::to_string).collect(),
-        });
+        let mut request = Request::new(message);
         let value = MetadataValue::try_from(bearer).map_err(|_| PollsError::Internal("service token".into()))?;
         request.metadata_mut().insert("authorization", value);
+        Ok(request)
+    }
+
+    /// Refuses users the room's chat timed out or banned (`timed_out`,
+    /// `chat_banned`): Q&A follows chat's restrictions. When the chat role
+    /// cannot answer, the question is let through rather than refused.
+    pub(crate) async fn check_chat_restriction(&self, room: Uuid, user: Uuid) -> Result<()> {
+        use hearth_proto::hearth::chat::v1::{GetChatRestrictionRequest, RestrictionKind};
+        let request =
+            self.as_service(GetChatRestrictionRequest { room_id: room.to_string(), user_id: user.to_string() })?;
+        let answer = match self.chat.clone().get_chat_restriction(request).await {
+            Ok(answer) => answer.into_inner(),
+            Err(status) => {
+                tracing::warn!(code = ?status.code(), "chat restrictions unavailable; not applied to this question");
+                return Ok(());
+            }
+        };
+        let until = answer
+            .expire_time
+            .as_ref()
+            .and_then(hearth_platform::wkt::datetime)
+            .map(|at| format!(" until {at}"))
+            .unwrap_or_default();
+        match RestrictionKind::try_from(answer.kind) {
+            Ok(RestrictionKind::Timeout) => {
+                Err(PollsError::Denied("timed_out", format!("you are timed out in this room's chat{until}")))
+            }
+            Ok(RestrictionKind::Ban) => {
+                Err(PollsError::Denied("chat_banned", format!("you are banned from this room's chat{until}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Standings of many users in one call (the vote writer's batches).
+    pub(crate) async fn standings(&self, room: Uuid, users: &[Uuid]) -> Result<(RoomState, Vec<Standing>)> {
+        let request = self.as_service(GetStandingsRequest {
+            room_id: room.to_string(),
+            user_ids: users.iter().map(Uuid::to_string).collect(),
+        })?;
         let response = self.rooms.clone().get_standings(request).await?.into_inner();
         let state = RoomState::try_from(response.state).unwrap_or(RoomState::Active);
         Ok((state, response.users.iter().map(|s| Standing::from_pb(Some(s))).collect()))

@@ -4,10 +4,9 @@
 //! mark answered. Lifecycle events go through the outbox on `.polls`;
 //! questions awaiting approval are announced on `.mod.polls` only.
 //!
-//! Chat restrictions (`timed_out`, `chat_banned`) are owned by the chat
-//! service, which offers no check another service may call for a user
-//! (ListChatRestrictions is for the room's moderators); until it does,
-//! they are not applied to asking.
+//! Chat restrictions apply to asking: a user timed out or banned in the
+//! room's chat is refused `timed_out` / `chat_banned` (asked of the chat
+//! role's ChatAccessService with this replica's service token).
 
 use std::collections::HashMap;
 
@@ -113,6 +112,7 @@ impl PollsApi {
         let text = qna::question_text(&req.text)?;
         let request_id = text::request_id("request_id", &req.request_id, false)?;
         let room = self.participant(&caller, room_id).await?;
+        self.check_chat_restriction(room.id, caller.id).await?;
         let author = self.profiles.one(caller.id).await;
         // A retry returns the question the first ask created.
         if let Some(request_id) = &request_id
