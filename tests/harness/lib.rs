@@ -22,6 +22,13 @@ use uuid::Uuid;
 
 pub use tokio_tungstenite::tungstenite;
 
+/// A gRPC request carrying `token` as its bearer credential.
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
+    request
+}
+
 /// Base URLs of the real services (override with the usual HEARTH_* vars).
 fn base_url(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())

@@ -7,19 +7,13 @@
 use std::time::Duration;
 
 use hearth_proto::identity as pb;
-use hearth_tests::{TestApp, Ws, username};
+use hearth_tests::{TestApp, Ws, authed, username};
 use serde_json::{Value, json};
 
 use crate::{
     chat::{is_chat, member, num, post, room_with_host, send},
     rooms::error,
 };
-
-fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
-    request
-}
 
 /// Updates settings through a field mask; returns the reply.
 async fn update(ws: &mut Ws, room: &str, settings: Value, paths: &[&str]) -> Value {

@@ -2,14 +2,8 @@
 
 use futures::StreamExt;
 use hearth_proto::identity::{self as pb, get_profile_request::User};
-use hearth_tests::{PASSWORD, TestApp, username};
+use hearth_tests::{PASSWORD, TestApp, authed, username};
 use prost::Message;
-
-fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
-    request
-}
 
 #[tokio::test]
 async fn profiles_follow_and_block() {

@@ -10,7 +10,7 @@ use hearth::Role;
 use hearth_proto::hearth::polls::v1::{
     ArchivePollRequest, DeletePollRequest, polls_service_client::PollsServiceClient,
 };
-use hearth_tests::{TestApp, Ws};
+use hearth_tests::{TestApp, Ws, authed};
 use serde_json::{Value, json};
 
 use crate::{
@@ -19,11 +19,11 @@ use crate::{
 };
 
 /// The refusal's reason (the first word of the error message).
-fn reason(reply: &Value) -> String {
+pub(crate) fn reason(reply: &Value) -> String {
     error(reply).1.split(':').next().unwrap_or_default().to_owned()
 }
 
-fn is_interaction(frame: &Value, kind: &str) -> bool {
+pub(crate) fn is_interaction(frame: &Value, kind: &str) -> bool {
     frame["interactionEvent"].get(kind).is_some()
 }
 
@@ -38,12 +38,6 @@ async fn vote(ws: &mut Ws, poll: &str, options: &[&str]) -> Value {
 /// PollsService over gRPC as `user` (archive and delete are not frames).
 async fn grpc(app: &TestApp) -> PollsServiceClient<tonic::transport::Channel> {
     PollsServiceClient::connect(app.grpc_url.clone()).await.expect("connect to the polls service")
-}
-
-fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("ascii"));
-    request
 }
 
 fn tallies(results: &Value) -> Vec<u64> {

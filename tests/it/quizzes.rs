@@ -22,17 +22,9 @@ use serde_json::{Value, json};
 
 use crate::{
     chat::{member, num, room_with_host},
+    polls::{is_interaction, reason},
     rooms::error,
 };
-
-/// The refusal's reason (the first word of the error message).
-fn reason(reply: &Value) -> String {
-    error(reply).1.split(':').next().unwrap_or_default().to_owned()
-}
-
-fn is_interaction(frame: &Value, kind: &str) -> bool {
-    frame["interactionEvent"].get(kind).is_some()
-}
 
 fn scored_for(frame: &Value, question: &str) -> bool {
     frame["userEvent"]["quizAnswerScored"]["questionId"] == question

@@ -1,11 +1,6 @@
 //! Conversions between stored rows and the chat.proto messages.
 
-use std::time::Duration;
-
-use hearth_proto::{
-    hearth::{chat::v1 as pb, common::v1::UserRef},
-    wkt,
-};
+use hearth_proto::hearth::{chat::v1 as pb, common::v1::UserRef};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -14,27 +9,7 @@ use crate::{
     store::{AuditRow, HeldRow, MessageRow, ReactionRow, ReportRow, RestrictionRow, TermRow},
 };
 
-pub fn timestamp(at: OffsetDateTime) -> wkt::Timestamp {
-    wkt::Timestamp { seconds: at.unix_timestamp(), nanos: at.nanosecond() as i32 }
-}
-
-pub fn duration(d: Duration) -> wkt::Duration {
-    wkt::Duration { seconds: d.as_secs() as i64, nanos: d.subsec_nanos() as i32 }
-}
-
-/// A proto Duration as a std Duration; None when negative or malformed.
-pub fn std_duration(d: &wkt::Duration) -> Option<Duration> {
-    if d.seconds < 0 || d.nanos < 0 || d.nanos >= 1_000_000_000 {
-        return None;
-    }
-    Some(Duration::new(d.seconds as u64, d.nanos as u32))
-}
-
-/// A proto Timestamp as an OffsetDateTime.
-pub fn datetime(t: &wkt::Timestamp) -> Option<OffsetDateTime> {
-    let nanos = i128::from(t.seconds) * 1_000_000_000 + i128::from(t.nanos);
-    OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
-}
+pub use hearth_platform::wkt::{datetime, duration, std_duration, timestamp};
 
 /// A bare user reference (display data resolved elsewhere).
 pub fn user_ref(id: Uuid) -> UserRef {
