@@ -167,7 +167,12 @@ async fn create_poll(admin: &Rpc, room: &str, round: usize) -> Result<String> {
         open_now: true,
         ..Default::default()
     };
-    match admin.call(client_frame::Kind::CreatePoll(create)).await? {
+    let asked = Instant::now();
+    let reply = admin.call_within(client_frame::Kind::CreatePoll(create), Duration::from_secs(120)).await?;
+    if asked.elapsed() > Duration::from_secs(2) {
+        eprintln!("  (create_poll took {:.1} s)", asked.elapsed().as_secs_f64());
+    }
+    match reply {
         server_frame::Kind::CreatePoll(reply) => reply.poll.map(|p| p.poll_id).ok_or_else(|| anyhow!("no poll")),
         other => bail!("unexpected create_poll reply {other:?}"),
     }
@@ -175,7 +180,8 @@ async fn create_poll(admin: &Rpc, room: &str, round: usize) -> Result<String> {
 
 /// Closes the poll; its final (voters, sum of tallies).
 async fn close_poll(admin: &Rpc, poll: &str) -> Result<(u64, u64)> {
-    match admin.call(client_frame::Kind::ClosePoll(ClosePollRequest { poll_id: poll.to_owned() })).await? {
+    let close = client_frame::Kind::ClosePoll(ClosePollRequest { poll_id: poll.to_owned() });
+    match admin.call_within(close, Duration::from_secs(120)).await? {
         server_frame::Kind::ClosePoll(reply) => {
             let results = reply.poll.and_then(|p| p.results).ok_or_else(|| anyhow!("no final results"))?;
             Ok((results.voter_count, results.tallies.iter().map(|t| t.votes).sum()))

@@ -17,7 +17,7 @@ use futures::{SinkExt, StreamExt};
 use hearth_proto::{
     hearth::{
         common::v1::{MediaRef, media_ref},
-        gateway::v1::{Auth, ClientFrame, ServerFrame, client_frame, server_frame},
+        gateway::v1::{Auth, ClientFrame, Ping, ServerFrame, client_frame, server_frame},
     },
     wkt,
 };
@@ -156,6 +156,22 @@ impl Rpc {
                 map.clear();
             }
         });
+        // Like any client, ping within the gateway's idle timeout (90 s): a
+        // host waiting for thousands of viewers to join stays connected.
+        let keepalive = out.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let ping =
+                    frame("keepalive", client_frame::Kind::Ping(Ping { client_time: Some(timestamp(true_now())) }));
+                let Ok(text) = encode(&ping) else { break };
+                if keepalive.send(Message::Text(text.into())).is_err() {
+                    break;
+                }
+            }
+        });
         let mut rpc = Rpc { out, pending, next: AtomicU64::new(1), user_id: String::new() };
         match rpc.call(client_frame::Kind::Auth(Auth { access_token: token.to_owned() })).await? {
             server_frame::Kind::Connected(connected) => rpc.user_id = connected.user_id,
@@ -167,14 +183,19 @@ impl Rpc {
     /// Sends a request and waits (10 s at most) for its reply; an Error
     /// frame becomes a `FrameError`.
     pub async fn call(&self, kind: client_frame::Kind) -> Result<server_frame::Kind> {
+        self.call_within(kind, Duration::from_secs(10)).await
+    }
+
+    /// As `call`, waiting at most `limit` for the reply.
+    pub async fn call_within(&self, kind: client_frame::Kind, limit: Duration) -> Result<server_frame::Kind> {
         let reference = format!("q{}", self.next.fetch_add(1, Ordering::Relaxed));
         let (tx, rx) = oneshot::channel();
         self.pending.lock().map_err(|_| anyhow!("pending map poisoned"))?.insert(reference.clone(), tx);
         let text = encode(&frame(reference.clone(), kind))?;
         self.out.send(Message::Text(text.into())).map_err(|_| anyhow!("connection closed"))?;
-        let reply = tokio::time::timeout(Duration::from_secs(10), rx)
+        let reply = tokio::time::timeout(limit, rx)
             .await
-            .with_context(|| format!("no reply to {reference} within 10 s"))?
+            .with_context(|| format!("no reply to {reference} within {limit:?}"))?
             .map_err(|_| anyhow!("connection closed before the reply to {reference}"))?;
         match reply.kind {
             Some(server_frame::Kind::Error(error)) => {
@@ -196,7 +217,7 @@ impl Rpc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hearth_proto::hearth::{gateway::v1::Ping, rooms::v1::SeekRequest};
+    use hearth_proto::hearth::rooms::v1::SeekRequest;
 
     #[test]
     fn times_round_trip() {
