@@ -122,6 +122,15 @@ fn results_pb(
     }
 }
 
+/// `scheduled_open_time` as a time, when set.
+fn scheduled_time(raw: Option<&hearth_proto::wkt::Timestamp>) -> Result<Option<OffsetDateTime>> {
+    raw.map(|t| {
+        wkt::datetime(t)
+            .ok_or_else(|| PollsError::field("scheduled_open_time", "invalid_schedule", "is not a valid time"))
+    })
+    .transpose()
+}
+
 /// Final results of a closed poll.
 fn final_results(row: &PollRow, revision: u64) -> Option<pb::PollResults> {
     let counts = row.final_tallies.as_ref()?;
@@ -150,7 +159,8 @@ impl PollsApi {
     /// Current results of a poll (live from Redis while open, final once
     /// closed).
     async fn results(&self, row: &PollRow) -> Result<pb::PollResults> {
-        if let Some(results) = final_results(row, self.state.revision(row.room_id, row.id).await?) {
+        let revision = self.state.revision(row.room_id, row.id).await?;
+        if let Some(results) = final_results(row, revision) {
             return Ok(results);
         }
         let mut live = self.state.tallies(row.room_id, row.id).await?;
@@ -160,22 +170,32 @@ impl PollsApi {
             self.state.rebuild_tallies(row.room_id, row.id, &counted.tallies, counted.voters, counted.votes).await?;
             live = self.state.tallies(row.room_id, row.id).await?;
         }
-        let revision = self.state.revision(row.room_id, row.id).await?;
         Ok(results_pb(row, &live.options, live.voters, live.votes, false, revision))
     }
 
     /// The poll as `caller` sees it: results when visible, own choice.
     pub(crate) async fn poll_for(&self, caller: &Caller, room: &Room, row: &PollRow) -> Result<pb::Poll> {
-        let state = PollState::parse(&row.state);
-        let results = if state.unpublished() {
-            None
-        } else if poll::results_visible(results_visibility(row), state, room.caller_manages()) {
-            Some(self.results(row).await?)
-        } else {
-            None
-        };
-        let mine = self.store.my_votes(caller.id, &[row.id]).await?.remove(&row.id).unwrap_or_default();
-        Ok(poll_pb(row, results, mine))
+        let mut polls = self.polls_for(caller, room, std::slice::from_ref(row)).await?;
+        polls.pop().ok_or_else(|| PollsError::Internal("no poll built".into()))
+    }
+
+    /// Polls as `caller` sees them, with one query for the caller's votes.
+    async fn polls_for(&self, caller: &Caller, room: &Room, rows: &[PollRow]) -> Result<Vec<pb::Poll>> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut mine = self.store.my_votes(caller.id, &ids).await?;
+        let mut polls = Vec::with_capacity(rows.len());
+        for row in rows {
+            let state = PollState::parse(&row.state);
+            let results = if !state.unpublished()
+                && poll::results_visible(results_visibility(row), state, room.caller_manages())
+            {
+                Some(self.results(row).await?)
+            } else {
+                None
+            };
+            polls.push(poll_pb(row, results, mine.remove(&row.id).unwrap_or_default()));
+        }
+        Ok(polls)
     }
 
     /// Commits a transaction whose lifecycle events are in the outbox, then
@@ -229,13 +249,7 @@ impl PollsApi {
         let room_id = uuid("room_id", &req.room_id)?;
         let draft = req.poll.as_ref().ok_or_else(|| PollsError::field("poll", "poll_required", "is required"))?;
         let content = poll::content(draft)?;
-        let scheduled =
-            match &req.scheduled_open_time {
-                Some(t) => Some(wkt::datetime(t).ok_or_else(|| {
-                    PollsError::field("scheduled_open_time", "invalid_schedule", "is not a valid time")
-                })?),
-                None => None,
-            };
+        let scheduled = scheduled_time(req.scheduled_open_time.as_ref())?;
         let opening = poll::opening(scheduled, req.open_now, OffsetDateTime::now_utc())?;
         let request_id = crate::domain::text::request_id("request_id", &req.request_id, false)?;
         let room = self.managed(&caller, room_id).await?;
@@ -304,11 +318,10 @@ impl PollsApi {
         }
         let names: Vec<&str> = states.iter().map(|s| s.as_str()).collect();
         let rows = self.store.polls(room.id, &names, page.offset as i64, i64::from(page.size)).await?;
-        let mut polls = Vec::with_capacity(rows.len());
-        for row in &rows {
-            polls.push(self.poll_for(&caller, &room, row).await?);
-        }
-        Ok(pb::ListPollsResponse { page: page.response(rows.len()), polls })
+        Ok(pb::ListPollsResponse {
+            page: page.response(rows.len()),
+            polls: self.polls_for(&caller, &room, &rows).await?,
+        })
     }
 
     pub(crate) async fn update_poll(
@@ -319,13 +332,7 @@ impl PollsApi {
         let poll_id = uuid("poll_id", &req.poll_id)?;
         let draft = req.poll.as_ref().ok_or_else(|| PollsError::field("poll", "poll_required", "is required"))?;
         let content = poll::content(draft)?;
-        let scheduled =
-            match &req.scheduled_open_time {
-                Some(t) => Some(wkt::datetime(t).ok_or_else(|| {
-                    PollsError::field("scheduled_open_time", "invalid_schedule", "is not a valid time")
-                })?),
-                None => None,
-            };
+        let scheduled = scheduled_time(req.scheduled_open_time.as_ref())?;
         let opening = poll::opening(scheduled, false, OffsetDateTime::now_utc())?;
         let (_, room) = self.managed_poll(&caller, poll_id).await?;
         let mut tx = self.store.begin().await?;
@@ -545,20 +552,6 @@ impl PollsApi {
     /// The room's current polls as the caller sees them (room snapshot).
     pub(crate) async fn current_polls(&self, caller: &Caller, room: &Room) -> Result<Vec<pb::Poll>> {
         let rows = self.store.current_polls(room.id, room.caller_manages()).await?;
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut mine = self.store.my_votes(caller.id, &ids).await?;
-        let mut polls = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let state = PollState::parse(&row.state);
-            let results = if !state.unpublished()
-                && poll::results_visible(results_visibility(row), state, room.caller_manages())
-            {
-                Some(self.results(row).await?)
-            } else {
-                None
-            };
-            polls.push(poll_pb(row, results, mine.remove(&row.id).unwrap_or_default()));
-        }
-        Ok(polls)
+        self.polls_for(caller, room, &rows).await
     }
 }
