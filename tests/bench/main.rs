@@ -21,6 +21,7 @@ mod polls;
 mod proc;
 mod storm;
 mod sync;
+mod voters;
 mod wire;
 
 /// glibc's allocator fragments and contends under many small, short-lived
@@ -57,6 +58,9 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Voting storm: N distinct voters into one poll at once.
     Polls(polls::PollsArgs),
+    /// Child process of polls: a share of the voters, voting when told.
+    #[command(hide = true)]
+    PollsVoters(voters::VotersArgs),
     /// Child process of chat: identity, rooms and chat until stdin closes.
     #[command(hide = true)]
     ServeBackend,
@@ -68,9 +72,19 @@ enum Command {
     ServeBare,
 }
 
-#[tokio::main]
-async fn main() -> Result<ExitCode> {
+fn main() -> Result<ExitCode> {
     let cli = Cli::parse();
+    // A voters child runs on one thread: its clients only wait on sockets,
+    // and a second worker would only add wake-ups across threads on a
+    // machine whose cores the servers need.
+    let mut runtime = match cli.command {
+        Command::PollsVoters(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    runtime.enable_all().build()?.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
     let ok = match cli.command {
         Command::Sync(args) => sync::run(args).await?,
         Command::JoinStorm(args) => storm::run(args).await?,
@@ -84,6 +98,10 @@ async fn main() -> Result<ExitCode> {
         }
         Command::Chat(args) => chat::run(args).await?,
         Command::Polls(args) => polls::run(args).await?,
+        Command::PollsVoters(args) => {
+            voters::serve(args).await?;
+            true
+        }
         Command::ServeBackend => {
             chat::serve_backend().await?;
             true

@@ -1,6 +1,7 @@
 //! `bench polls`: thousands of distinct voters in one room vote in one
 //! poll at the same instant over their WebSockets (protobuf frames), a few
-//! rounds in a row. Prints accepted votes/s, vote latency (send → reply),
+//! rounds in a row. The voters are spread over two gateways, held by one
+//! client process each (`bench polls-voters`, see voters.rs). Prints accepted votes/s, vote latency (send → reply),
 //! the CPU each process spent, and checks that the poll's final tally
 //! equals the accepted votes exactly (plus, at most, votes whose caller
 //! timed out waiting: those may commit after the deadline).
@@ -13,26 +14,21 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use anyhow::{Context, Result, anyhow, bail};
-use futures::{SinkExt, StreamExt};
 use hearth_platform::auth::TokenKeys;
 use hearth_proto::hearth::{
-    gateway::v1::{ServerFrame, client_frame, server_frame},
-    polls::v1::{CastVoteRequest, ClosePollRequest, CreatePollRequest, PollDraft},
+    gateway::v1::{client_frame, server_frame},
+    polls::v1::{ClosePollRequest, CreatePollRequest, PollDraft},
 };
-use prost::Message as _;
-use tokio::{
-    sync::{Semaphore, mpsc, watch},
-    time::Instant,
-};
-use tokio_tungstenite::tungstenite::Message;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::{
     chat::{BackendConfig, start_stack},
     model::Summary,
     proc::{clock_ticks_per_second, cpu_ticks, machine_busy_ticks, ms, pids_named, raise_nofile_limit},
-    storm::{self, Encoding, Socket},
-    wire::{self, Rpc},
+    storm,
+    voters::{VoterProcess, VotersArgs},
+    wire::Rpc,
 };
 
 #[derive(clap::Args, Debug)]
@@ -43,19 +39,16 @@ pub struct PollsArgs {
     /// Polls voted in one after the other (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
-    /// Connections being set up at once.
+    /// Connections being set up at once, per client process.
     #[arg(long, default_value_t = 256)]
     pub concurrency: usize,
+    /// Gateways the voters are spread over (one client process each: a
+    /// process here may hold at most 20,000 open files).
+    #[arg(long, default_value_t = 2)]
+    pub gateways: usize,
     /// Skip the unbatched comparison.
     #[arg(long)]
     pub skip_unbatched: bool,
-}
-
-/// What one voter saw in one round.
-struct Cast {
-    latency: f64,
-    /// The error code, when refused.
-    refused: Option<String>,
 }
 
 /// One round's figures.
@@ -71,6 +64,9 @@ struct Round {
     cpu: [f64; 5],
     /// The whole machine's busy CPU seconds during the round.
     machine: f64,
+    /// CPU seconds of the backend and Postgres in the 3 s after the close
+    /// (final count, participation points credited to every voter).
+    settle: f64,
 }
 
 impl Round {
@@ -103,55 +99,6 @@ impl Round {
             format!("= accepted + {} of {} timed out", self.final_voters - self.accepted, self.ambiguous())
         } else {
             "MISMATCH".to_owned()
-        }
-    }
-}
-
-/// A voter: votes when told, reports, and keeps reading pushed events
-/// (live tallies) so the gateway never sees a slow consumer.
-async fn voter(
-    index: usize,
-    mut socket: Socket,
-    mut go: watch::Receiver<Option<(usize, String)>>,
-    done: mpsc::UnboundedSender<Cast>,
-) {
-    loop {
-        tokio::select! {
-            changed = go.changed() => {
-                if changed.is_err() {
-                    let _ = socket.close(None).await;
-                    return;
-                }
-                let Some((round, poll)) = go.borrow_and_update().clone() else { continue };
-                let reference = format!("v{round}");
-                let vote = CastVoteRequest { poll_id: poll, option_ids: vec![if (index + round).is_multiple_of(2) { "o1" } else { "o2" }.into()] };
-                let frame = wire::frame(reference.clone(), client_frame::Kind::CastVote(vote));
-                let sent = Instant::now();
-                if socket.send(Message::Binary(frame.encode_to_vec().into())).await.is_err() {
-                    let _ = done.send(Cast { latency: f64::NAN, refused: Some("send failed".into()) });
-                    return;
-                }
-                let refused = loop {
-                    match socket.next().await {
-                        Some(Ok(Message::Binary(bytes))) => {
-                            let Ok(frame) = ServerFrame::decode(bytes.as_ref()) else { continue };
-                            if frame.r#ref != reference { continue }
-                            break match frame.kind {
-                                Some(server_frame::Kind::CastVote(_)) => None,
-                                Some(server_frame::Kind::Error(e)) => Some(e.code),
-                                _ => Some("unexpected reply".into()),
-                            };
-                        }
-                        Some(Ok(_)) => continue,
-                        Some(Err(_)) | None => break Some("connection lost".into()),
-                    }
-                };
-                let _ = done.send(Cast { latency: sent.elapsed().as_secs_f64(), refused });
-            }
-            message = socket.next() => match message {
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return,
-            },
         }
     }
 }
@@ -192,65 +139,37 @@ async fn close_poll(admin: &Rpc, poll: &str) -> Result<(u64, u64)> {
 
 /// Runs the rounds against one stack.
 async fn measure(args: &PollsArgs, batch_max: usize) -> Result<Vec<Round>> {
-    let stack = start_stack(BackendConfig { gateways: 1, polls_batch_max: Some(batch_max) }).await?;
+    let stack = start_stack(BackendConfig { gateways: args.gateways.max(1), polls_batch_max: Some(batch_max) }).await?;
     let keys = Arc::new(TokenKeys::from_config(&stack.config.auth)?);
     let admin_token = keys.issue(&Uuid::now_v7().to_string(), &Uuid::now_v7().to_string(), &["admin".to_owned()])?;
     let (admin, _events) = Rpc::connect(&stack.gateways[0].url, &admin_token).await.context("admin")?;
     let room = storm::create_channel_room(&admin).await?;
-    let url = format!("{}?encoding=protobuf", stack.gateways[0].url);
-
-    eprintln!("bench polls: {} voters join the room …", args.voters);
-    let (go_tx, go) = watch::channel(None::<(usize, String)>);
-    let (done_tx, mut done) = mpsc::unbounded_channel();
-    let semaphore = Arc::new(Semaphore::new(args.concurrency.max(1)));
-    let (joined_tx, mut joined_rx) = mpsc::unbounded_channel::<std::result::Result<(), String>>();
-    let mode = storm::Mode::Hearth { room_id: Some(room.clone()) };
-    let started = Instant::now();
-    for index in 0..args.voters {
-        let (url, mode, keys, semaphore, go, done, joined) = (
-            url.clone(),
-            mode.clone(),
-            keys.clone(),
-            semaphore.clone(),
-            go.clone(),
-            done_tx.clone(),
-            joined_tx.clone(),
-        );
-        tokio::spawn(async move {
-            let Ok(permit) = semaphore.acquire_owned().await else { return };
-            let token = match keys.issue(&Uuid::now_v7().to_string(), &Uuid::now_v7().to_string(), &[]) {
-                Ok(token) => token,
-                Err(error) => {
-                    let _ = joined.send(Err(format!("token: {error}")));
-                    return;
-                }
-            };
-            let socket =
-                tokio::time::timeout(Duration::from_secs(60), storm::join(&url, &mode, &token, Encoding::Protobuf))
-                    .await;
-            drop(permit);
-            match socket {
-                Ok(Ok(socket)) => {
-                    let _ = joined.send(Ok(()));
-                    drop(joined);
-                    voter(index, socket, go, done).await;
-                }
-                Ok(Err(code)) => {
-                    let _ = joined.send(Err(code));
-                }
-                Err(_) => {
-                    let _ = joined.send(Err("join timeout".into()));
-                }
-            }
-        });
+    // Voters are spread over the gateways, one client process each.
+    let per = args.voters.div_ceil(stack.gateways.len());
+    let mut processes = Vec::new();
+    for (index, gateway) in stack.gateways.iter().enumerate() {
+        let first = index * per;
+        let count = per.min(args.voters.saturating_sub(first));
+        if count == 0 {
+            continue;
+        }
+        let voters = VotersArgs {
+            url: format!("{}?encoding=protobuf", gateway.url),
+            room: room.clone(),
+            first,
+            count,
+            concurrency: args.concurrency,
+        };
+        processes.push(VoterProcess::spawn(&voters, &stack.config.auth)?);
     }
-    drop((done_tx, joined_tx));
+    eprintln!("bench polls: {} voters join the room over {} gateways …", args.voters, stack.gateways.len());
+    let started = Instant::now();
     let (mut ok, mut failed) = (0usize, BTreeMap::<String, usize>::new());
-    while ok + failed.values().sum::<usize>() < args.voters {
-        match joined_rx.recv().await {
-            Some(Ok(())) => ok += 1,
-            Some(Err(code)) => *failed.entry(code).or_insert(0) += 1,
-            None => break,
+    for process in &mut processes {
+        let joined = process.joined().await?;
+        ok += joined.ok;
+        for (code, n) in joined.failed {
+            *failed.entry(code).or_insert(0) += n;
         }
     }
     eprintln!("  {ok} joined, {failed:?} failed in {:.1} s", started.elapsed().as_secs_f64());
@@ -262,10 +181,10 @@ async fn measure(args: &PollsArgs, batch_max: usize) -> Result<Vec<Round>> {
 
     let groups = [
         vec![stack.backend.pid()],
-        vec![stack.gateways[0].pid()],
+        stack.gateways.iter().map(|g| g.pid()).collect(),
         pids_named("postgres"),
         [pids_named("redis-server"), pids_named("nats-server")].concat(),
-        vec![std::process::id()],
+        [vec![std::process::id()], processes.iter().map(VoterProcess::pid).collect()].concat(),
     ];
     let group_ticks =
         || -> Vec<u64> { groups.iter().map(|pids| pids.iter().map(|p| cpu_ticks(*p).unwrap_or(0)).sum()).collect() };
@@ -277,26 +196,27 @@ async fn measure(args: &PollsArgs, batch_max: usize) -> Result<Vec<Round>> {
         let cpu_before = group_ticks();
         let machine_before = machine_busy_ticks().unwrap_or(0);
         let start = Instant::now();
-        go_tx.send(Some((round, poll.clone()))).map_err(|_| anyhow!("voters gone"))?;
-        let mut casts = Vec::with_capacity(ok);
-        while casts.len() < ok {
-            match tokio::time::timeout(Duration::from_secs(60), done.recv()).await {
-                Ok(Some(cast)) => casts.push(cast),
-                Ok(None) | Err(_) => break,
+        for process in &mut processes {
+            process.go(round, &poll).await?;
+        }
+        let mut refused = BTreeMap::new();
+        let mut latencies = Vec::with_capacity(ok);
+        for process in &mut processes {
+            let casts = process.casts().await?;
+            latencies.extend(casts.latencies);
+            for (code, n) in casts.refused {
+                *refused.entry(code).or_insert(0) += n;
             }
         }
         let elapsed = start.elapsed().as_secs_f64();
         let cpu_after = group_ticks();
         let machine = machine_busy_ticks().unwrap_or(0).saturating_sub(machine_before) as f64 / ticks;
         let (final_voters, final_sum) = close_poll(&admin, &poll).await?;
-        let mut refused = BTreeMap::new();
-        let mut latencies = Vec::with_capacity(casts.len());
-        for cast in &casts {
-            match &cast.refused {
-                Some(code) => *refused.entry(code.clone()).or_insert(0) += 1,
-                None => latencies.push(cast.latency),
-            }
-        }
+        // Closing credits every voter's participation points (a timer job
+        // right after the close): what that costs the backend and Postgres.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let settled = group_ticks();
+        let settle = [0, 2].iter().map(|&i| settled[i].saturating_sub(cpu_after[i]) as f64 / ticks).sum();
         let accepted = latencies.len() as u64;
         let cpu = [0, 1, 2, 3, 4].map(|i| cpu_after[i].saturating_sub(cpu_before[i]) as f64 / ticks);
         let round = Round {
@@ -308,6 +228,7 @@ async fn measure(args: &PollsArgs, batch_max: usize) -> Result<Vec<Round>> {
             final_sum,
             cpu,
             machine,
+            settle,
         };
         eprintln!(
             "  round {}: {} accepted in {:.2} s = {:.0} votes/s, p50 {} p99 {}, refused {:?}, final tally {} ({})",
@@ -324,7 +245,9 @@ async fn measure(args: &PollsArgs, batch_max: usize) -> Result<Vec<Round>> {
         rounds.push(round);
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    drop(go_tx);
+    for process in processes {
+        process.stop().await?;
+    }
     drop(admin);
     stack.stop().await?;
     Ok(rounds)
@@ -364,10 +287,15 @@ fn report(name: &str, voters: usize, rounds: &[Round]) {
         busy,
         2e6 / server
     );
+    println!(
+        "{:<10} closing the poll and crediting every voter's points afterwards: {:.0} µs/vote of backend + postgres CPU",
+        "",
+        per_vote(&|r: &Round| r.settle)
+    );
 }
 
 pub async fn run(args: PollsArgs) -> Result<bool> {
-    raise_nofile_limit(args.voters as u64 + 512);
+    raise_nofile_limit(1024);
     let batched = measure(&args, 512).await?;
     let unbatched = if args.skip_unbatched { None } else { Some(measure(&args, 1).await?) };
     println!();

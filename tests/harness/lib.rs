@@ -457,6 +457,19 @@ impl Ws {
         out
     }
 
+    /// Pushed frames already received or arriving within the next `window`
+    /// (a fixed window, however busy the connection is).
+    pub async fn frames_within(&mut self, window: Duration) -> Vec<Value> {
+        let mut out: Vec<Value> = self.pending.drain(..).collect();
+        let deadline = tokio::time::Instant::now() + window;
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(deadline, self.stream.next()).await {
+            if let Message::Text(text) = message {
+                out.push(serde_json::from_str(text.as_str()).expect("server frames are JSON"));
+            }
+        }
+        out
+    }
+
     /// Authenticates with an auth frame; returns the `connected` frame.
     pub async fn auth(&mut self, token: &str) -> Value {
         self.send_json(json!({"ref": "auth", "auth": {"accessToken": token}})).await;

@@ -276,3 +276,40 @@ async fn the_deadline_closes_a_poll_once_with_two_replicas_one_killed() {
     let again = rest.iter().filter(|f| is_interaction(f, "pollClosed")).count();
     assert_eq!(again, 0, "the deadline fires once: {rest:?}");
 }
+
+#[tokio::test]
+async fn a_large_rooms_tallies_are_paced_and_never_follow_the_final_results() {
+    // A budget of 1 delivery a second makes this 4-member room "large":
+    // a counter's updates are spaced 2 s apart (the cap) on this gateway.
+    let app = TestApp::spawn_with(Role::ALL, |config| config.gateway.live_counter_budget = 1).await;
+    let (room, _, mut host) = room_with_host(&app, "ROOM_VISIBILITY_PUBLIC").await;
+    let (_, mut ann) = member(&app, &app.ws_url, &room).await;
+    let (_, mut bob) = member(&app, &app.ws_url, &room).await;
+    let (_, mut watcher) = member(&app, &app.ws_url, &room).await;
+    let created = create(&mut host, &room, json!({"question": "Paced?", "options": ["Yes", "No"]}), true).await;
+    let id = created["createPoll"]["poll"]["pollId"].as_str().expect("poll id").to_owned();
+    let voters = |f: &Value| num(&f["interactionEvent"]["pollTally"]["results"]["voterCount"]);
+
+    // The first tally of the poll goes out at once.
+    vote(&mut ann, &id, &["o1"]).await;
+    let first = watcher.event_where(Duration::from_secs(5), |f| is_interaction(f, "pollTally")).await;
+    assert_eq!(voters(&first), 1);
+    // Two more votes: the polls service publishes their tallies within
+    // 250 ms, the gateway holds them until 2 s after the first.
+    vote(&mut bob, &id, &["o2"]).await;
+    vote(&mut host, &id, &["o2"]).await;
+    let early = watcher.frames_within(Duration::from_millis(1500)).await;
+    assert!(!early.iter().any(|f| is_interaction(f, "pollTally")), "a paced tally came early: {early:?}");
+    let held = watcher.event_where(Duration::from_secs(5), |f| is_interaction(f, "pollTally")).await;
+    assert_eq!(voters(&held), 3, "the newest tally replaced the older one waiting");
+
+    // A vote whose tally is still waiting when the poll closes: the final
+    // results come, and no tally after them.
+    vote(&mut watcher, &id, &["o1"]).await;
+    let closed = host.call(json!({"closePoll": {"pollId": id}})).await;
+    assert_eq!(num(&closed["closePoll"]["poll"]["results"]["voterCount"]), 4, "{closed}");
+    let event = watcher.event_where(Duration::from_secs(5), |f| is_interaction(f, "pollClosed")).await;
+    assert_eq!(num(&event["interactionEvent"]["pollClosed"]["poll"]["results"]["voterCount"]), 4);
+    let after = watcher.frames_within(Duration::from_millis(2500)).await;
+    assert!(!after.iter().any(|f| is_interaction(f, "pollTally")), "a stale tally followed the close: {after:?}");
+}

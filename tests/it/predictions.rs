@@ -436,7 +436,7 @@ async fn bad_drafts_and_stakes_are_refused_and_store_nothing() {
 }
 
 #[tokio::test]
-async fn poll_votes_earn_points_once_within_the_daily_cap() {
+async fn poll_votes_earn_points_once_at_close_within_the_daily_cap() {
     let app = TestApp::spawn_with(hearth::Role::ALL, |config| {
         config.polls.poll_vote_points = 25;
         config.polls.daily_earn_cap = 30;
@@ -464,6 +464,10 @@ async fn poll_votes_earn_points_once_within_the_daily_cap() {
         let voted = a.call(vote.clone()).await;
         assert!(voted.get("castVote").is_some(), "{voted}");
         a.call(vote).await;
+        // Points are credited once the poll has closed, not on the vote's path.
+        assert_eq!(balance(&mut a, &room).await.0, expected, "nothing credited while the poll is open");
+        let closed = host.call(json!({"closePoll": {"pollId": poll["pollId"]}})).await;
+        assert!(closed.get("closePoll").is_some(), "{closed}");
         expected += earned;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
         loop {

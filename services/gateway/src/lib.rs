@@ -79,7 +79,7 @@ impl GatewayState {
             clients,
             votes,
             credential,
-            hub: ws::hub::Hub::new(deps.nats.clone()),
+            hub: ws::hub::Hub::new(deps.nats.clone(), deps.config.gateway.live_counter_budget),
             leases: presence::Leases::default(),
             personal: ws::personal::Personal::default(),
             instance,

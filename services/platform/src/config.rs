@@ -73,6 +73,12 @@ pub struct GatewayConfig {
     /// Name of this gateway instance in presence leases (default: host name
     /// and a random suffix).
     pub instance_id: Option<String>,
+    /// Live-counter deliveries (poll tallies, prediction totals, upvotes,
+    /// quiz top 10) per second per room on this gateway: a counter's
+    /// updates are spaced `local members / budget` apart (at most 2 s), so
+    /// a large room's counters cost a bounded number of writes. 0: every
+    /// update is delivered.
+    pub live_counter_budget: u32,
 }
 
 impl Default for GatewayConfig {
@@ -92,6 +98,7 @@ impl Default for GatewayConfig {
             presence_heartbeat: Duration::from_secs(10),
             max_rooms_per_connection: 10,
             instance_id: None,
+            live_counter_budget: 10_000,
         }
     }
 }

@@ -26,6 +26,7 @@ impl PollsApi {
             TimerKind::QuizQuestionClose => self.close_quiz_question(timer.target).await,
             TimerKind::PredictionLock => self.lock_prediction_at_time(timer.target).await,
             TimerKind::PredictionExpire => self.expire_prediction(timer.target).await,
+            TimerKind::PollPoints => self.credit_poll_points(timer.target).await,
         }
     }
 }

@@ -38,6 +38,7 @@ use crate::ws::{
     close,
     codec::{Encoding, Shared},
     outbound::Outbound,
+    pacing::{self, Pace, Pacer},
 };
 
 /// A connection's notice queue. futures' unbounded channel allocates per
@@ -151,6 +152,8 @@ impl ChatOrder {
 struct RoomEntry {
     subscribers: HashMap<Uuid, Subscriber>,
     chat: ChatOrder,
+    /// Live counters waiting for their turn (see pacing.rs).
+    live: Pacer,
     pump: tokio::task::JoinHandle<()>,
 }
 
@@ -162,6 +165,8 @@ pub struct Hub {
     /// When each quiz question reached this gateway: answers are timed
     /// from here, so a client's network delay is not held against it.
     quiz_reveals: Arc<Mutex<HashMap<String, std::time::Instant>>>,
+    /// Live-counter deliveries per second per room (`gateway.live_counter_budget`).
+    live_budget: u32,
 }
 
 /// How long a question's arrival is remembered (longer than any window).
@@ -190,8 +195,8 @@ fn role_at_least_moderator(role: i32) -> bool {
 }
 
 impl Hub {
-    pub fn new(nats: Nats) -> Self {
-        Self { nats, rooms: Arc::new(Mutex::new(HashMap::new())), quiz_reveals: Default::default() }
+    pub fn new(nats: Nats, live_budget: u32) -> Self {
+        Self { nats, rooms: Arc::new(Mutex::new(HashMap::new())), quiz_reveals: Default::default(), live_budget }
     }
 
     /// How long ago the question reached this gateway; None when it did not
@@ -255,7 +260,10 @@ impl Hub {
                 let pump = tokio::spawn(pump(self.clone(), reg.room, subscription));
                 let mut subscribers = HashMap::new();
                 subscribers.insert(reg.connection, subscriber);
-                rooms.insert(reg.room, RoomEntry { subscribers, chat: ChatOrder::default(), pump });
+                rooms.insert(
+                    reg.room,
+                    RoomEntry { subscribers, chat: ChatOrder::default(), live: Pacer::default(), pump },
+                );
             }
         }
         Ok(())
@@ -346,14 +354,43 @@ impl Hub {
         {
             self.quiz_question_arrived(question.question_id.clone());
         }
+        let pace = match pacing::classify(&event) {
+            Pace::Counter(id) => Some((id.to_owned(), true)),
+            Pace::Supersedes(id) => Some((id.to_owned(), false)),
+            Pace::Immediate => None,
+        };
         let shared = Arc::new(Shared::new(ServerFrame {
             r#ref: String::new(),
             kind: Some(server_frame::Kind::InteractionEvent(event)),
         }));
         let mut rooms = self.lock();
         let Some(entry) = rooms.get_mut(&room) else { return };
-        fan_out(entry, moderators_only, &[shared]);
+        let ready = match pace {
+            Some((id, true)) => {
+                let gap = pacing::interval(entry.subscribers.len(), self.live_budget);
+                entry.live.offer(&id, moderators_only, shared, Instant::now(), gap)
+            }
+            Some((id, false)) => {
+                entry.live.supersede(&id, Instant::now());
+                Some(shared)
+            }
+            None => Some(shared),
+        };
+        if let Some(event) = ready {
+            fan_out(entry, moderators_only, &[event]);
+        }
         drop_if_empty(&mut rooms, room);
+    }
+
+    /// Delivers the live counters whose turn has come; returns when the
+    /// next one is due.
+    fn release_live(&self, room: Uuid) -> Option<Instant> {
+        let mut rooms = self.lock();
+        let entry = rooms.get_mut(&room)?;
+        for (moderators_only, event) in entry.live.due(Instant::now()) {
+            fan_out(entry, moderators_only, &[event]);
+        }
+        entry.live.next_due()
     }
 
     /// Releases chat events held behind a gap that did not fill in time.
@@ -531,12 +568,15 @@ fn deliverable(frame: &ServerFrame, after_version: u64, after_sequence: u64) -> 
 /// Reads a room's subscription until the hub drops the room.
 async fn pump(hub: Hub, room: Uuid, mut subscription: async_nats::Subscriber) {
     let prefix = hub.nats.subject(&format!("room.{room}."));
+    let mut live_due: Option<Instant> = None;
     loop {
-        let message = match tokio::time::timeout(GAP_WAIT / 4, subscription.next()).await {
+        let wait = live_due.map_or(GAP_WAIT / 4, |due| due.saturating_duration_since(Instant::now()).min(GAP_WAIT / 4));
+        let message = match tokio::time::timeout(wait, subscription.next()).await {
             Ok(Some(message)) => message,
             Ok(None) => break,
             Err(_) => {
                 hub.expire_gaps(room);
+                live_due = hub.release_live(room);
                 continue;
             }
         };
@@ -549,6 +589,7 @@ async fn pump(hub: Hub, room: Uuid, mut subscription: async_nats::Subscriber) {
         let tail = message.subject.as_str().strip_prefix(prefix.as_str()).unwrap_or_default();
         hub.deliver(room, tail, &message.payload);
         hub.expire_gaps(room);
+        live_due = hub.release_live(room);
     }
 }
 

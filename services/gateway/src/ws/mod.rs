@@ -5,6 +5,7 @@ pub mod codec;
 pub mod connection;
 pub mod hub;
 pub mod outbound;
+pub mod pacing;
 pub mod personal;
 pub mod requests;
 pub mod rtt;

@@ -10,7 +10,7 @@ use hearth_proto::hearth::polls::v1::{
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{Caller, PollsApi, Room, uuid};
+use super::{Caller, PollsApi, Room, predictions::Award, uuid};
 use crate::{
     domain::poll::{self, Ballot, Opening, PollState},
     error::{PollsError, Result},
@@ -389,6 +389,11 @@ impl PollsApi {
         let counted: Counted = store::count(&mut tx, poll).await?;
         let row = store::close(&mut tx, poll, &counted).await?;
         timers::cancel(&mut tx, TimerKind::PollClose, poll).await?;
+        // Voters' participation points are credited off the vote's path,
+        // once the poll is closed (see credit_poll_points).
+        if self.config.poll_vote_points > 0 && counted.voters > 0 {
+            timers::schedule(&mut tx, TimerKind::PollPoints, poll, OffsetDateTime::now_utc()).await?;
+        }
         let revision = self.state.next_revision(row.room_id, row.id).await?;
         let event =
             Kind::PollClosed(pb::PollClosed { poll: Some(poll_pb(&row, final_results(&row, revision), Vec::new())) });
@@ -523,6 +528,40 @@ impl PollsApi {
             Ok(_) => Ok(()),
             Err(PollsError::NotFound(..)) => Ok(()),
             Err(error) => Err(error),
+        }
+    }
+
+    /// Timer: credits a closed poll's voters their participation points,
+    /// a page of voters per ledger transaction. Idempotent per voter
+    /// (`poll_vote:<poll>`), so a replica dying midway leaves the rest to
+    /// the retry after its lease.
+    pub(crate) async fn credit_poll_points(&self, poll: Uuid) -> Result<()> {
+        const PAGE: i64 = 5000;
+        let Some(row) = self.store.poll(poll).await? else { return Ok(()) };
+        if !matches!(PollState::parse(&row.state), PollState::Closed | PollState::Archived) {
+            return Ok(());
+        }
+        let source = format!("poll_vote:{poll}");
+        let mut after = None;
+        loop {
+            let users = self.store.vote_users(poll, after, PAGE).await?;
+            let Some(last) = users.last().copied() else { return Ok(()) };
+            let awards: Vec<Award> = users
+                .iter()
+                .map(|user| Award {
+                    room: row.room_id,
+                    user: *user,
+                    reason: pb::PointsReason::PollVote,
+                    amount: self.config.poll_vote_points,
+                    source: source.clone(),
+                    reference: Some(poll),
+                })
+                .collect();
+            self.award_points(&awards).await?;
+            if (users.len() as i64) < PAGE {
+                return Ok(());
+            }
+            after = Some(last);
         }
     }
 

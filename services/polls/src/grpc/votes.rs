@@ -15,7 +15,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{PollsApi, not_member, polls::PollDef, predictions::Award};
+use super::{PollsApi, not_member, polls::PollDef};
 use crate::{
     domain::poll::PollState,
     error::{PollsError, Result},
@@ -181,9 +181,9 @@ async fn write(api: &PollsApi, batch: Vec<Pending>) {
     };
     hearth_platform::metrics::polls_votes()
         .add(outcomes.iter().filter(|o| **o == VoteOutcome::Counted).count() as u64, &[]);
-    // Live tallies and points for what was counted.
+    // Live tallies for what was counted (participation points are
+    // credited when the poll closes: PollsApi::credit_poll_points).
     let mut deltas: HashMap<(Uuid, Uuid), (HashMap<String, i64>, i64)> = HashMap::new();
-    let mut awards = Vec::new();
     for (pending, outcome) in eligible.iter().zip(&outcomes) {
         if *outcome == VoteOutcome::Counted {
             let entry = deltas.entry((pending.def.room, pending.def.id)).or_default();
@@ -191,14 +191,6 @@ async fn write(api: &PollsApi, batch: Vec<Pending>) {
                 *entry.0.entry(option.clone()).or_default() += 1;
             }
             entry.1 += 1;
-            awards.push(Award {
-                room: pending.def.room,
-                user: pending.vote.user,
-                reason: pb::PointsReason::PollVote,
-                amount: api.config.poll_vote_points,
-                source: format!("poll_vote:{}", pending.def.id),
-                reference: Some(pending.def.id),
-            });
         }
     }
     for ((room, poll), (options, voters)) in deltas {
@@ -226,11 +218,6 @@ async fn write(api: &PollsApi, batch: Vec<Pending>) {
             VoteOutcome::NotOpen { state, past_deadline } => Err(not_open(&state, past_deadline)),
         };
         let _ = pending.reply.send(answer);
-    }
-    if !awards.is_empty()
-        && let Err(error) = api.award_points(&awards).await
-    {
-        tracing::warn!(%error, "participation points for votes not credited");
     }
 }
 

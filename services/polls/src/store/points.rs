@@ -67,7 +67,8 @@ pub fn today() -> Date {
 
 /// Creates the user accounts of (room, user) pairs that have none yet,
 /// each with the welcome bonus drawn from its room's earnings account
-/// (created too when needed), in one statement. Existing accounts are
+/// (created too when needed; one ledger transaction per room), in one
+/// statement. Existing accounts are
 /// left alone (and not locked); returns how many were created.
 pub async fn ensure_accounts(tx: &mut Transaction<'_, Postgres>, pairs: &[(Uuid, Uuid)], welcome: i64) -> Result<u64> {
     let (rooms, users): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().copied().unzip();
@@ -83,15 +84,15 @@ pub async fn ensure_accounts(tx: &mut Transaction<'_, Postgres>, pairs: &[(Uuid,
              SELECT polls.points_account_id('user', room, usr), room, 'user', usr, $3 FROM input ORDER BY 1 \
              ON CONFLICT (id) DO NOTHING \
              RETURNING id, room_id \
-         ), paid AS ( \
-             SELECT id, room_id, gen_random_uuid() AS tx FROM created WHERE $3 > 0 \
+         ), rooms AS ( \
+             SELECT room_id, count(*) AS accounts, gen_random_uuid() AS tx FROM created WHERE $3 > 0 GROUP BY room_id \
          ), txs AS ( \
-             INSERT INTO polls.points_transactions (id, room_id, reason) SELECT tx, room_id, $4 FROM paid \
+             INSERT INTO polls.points_transactions (id, room_id, reason) SELECT tx, room_id, $4 FROM rooms \
          ), legs AS ( \
              INSERT INTO polls.points_entries (transaction_id, account_id, amount, balance_after, idempotency_key) \
-             SELECT tx, id, $3, $3, $5 FROM paid \
+             SELECT r.tx, c.id, $3, $3, $5 FROM created c JOIN rooms r USING (room_id) \
              UNION ALL \
-             SELECT tx, polls.points_account_id('earnings', room_id, NULL), -$3, NULL, NULL FROM paid \
+             SELECT tx, polls.points_account_id('earnings', room_id, NULL), -$3 * accounts, NULL, NULL FROM rooms \
          ) \
          SELECT count(*) FROM created",
     )
@@ -178,6 +179,11 @@ impl Store {
             tx.commit().await?;
             return Ok(0);
         }
+        // One ledger transaction per (room, reason, reference): a poll's
+        // voters are credited by one transaction of N + 1 legs (N credits,
+        // one debit of the room's earnings), not N transactions.
+        let mut groups: HashMap<(Uuid, i16, Option<Uuid>), Uuid> = HashMap::new();
+        let mut g_tx = Vec::with_capacity(grants.len());
         let mut g_account = Vec::with_capacity(grants.len());
         let mut g_room = Vec::with_capacity(grants.len());
         let mut g_reason = Vec::with_capacity(grants.len());
@@ -187,6 +193,8 @@ impl Store {
         let mut g_source = Vec::with_capacity(grants.len());
         for grant in &grants {
             let earning = origin[grant.index];
+            let group = (earning.room, earning.reason as i16, earning.reference);
+            g_tx.push(*groups.entry(group).or_insert_with(Uuid::now_v7));
             g_account.push(grant.account);
             g_room.push(earning.room);
             g_reason.push(earning.reason as i16);
@@ -200,24 +208,27 @@ impl Store {
             touched.iter().filter_map(|id| accounts.get(id).map(|a| (*id, (a.balance, a.earned_today)))).unzip();
         sqlx::query(
             "WITH g AS ( \
-                 SELECT t.*, gen_random_uuid() AS tx \
-                 FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::uuid[], $5::bigint[], $6::bigint[], $7::text[]) \
-                      WITH ORDINALITY AS t(account, room, reason, reference, points, balance_after, source, ord) \
+                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::smallint[], $5::uuid[], \
+                                      $6::bigint[], $7::bigint[], $8::text[]) \
+                      WITH ORDINALITY AS t(tx, account, room, reason, reference, points, balance_after, source, ord) \
              ), txs AS ( \
                  INSERT INTO polls.points_transactions (id, room_id, reason, reference_id) \
-                 SELECT tx, room, reason, reference FROM g ORDER BY ord \
+                 SELECT DISTINCT ON (tx) tx, room, reason, reference FROM g ORDER BY tx \
              ), legs AS ( \
                  INSERT INTO polls.points_entries (transaction_id, account_id, amount, balance_after, idempotency_key) \
                  SELECT tx, account, amount, balance_after, source FROM ( \
-                     SELECT ord, 0 AS leg, tx, account, points AS amount, balance_after, source FROM g \
+                     SELECT ord, tx, account, points AS amount, balance_after, source FROM g \
                      UNION ALL \
-                     SELECT ord, 1, tx, polls.points_account_id('earnings', room, NULL), -points, NULL, NULL FROM g \
-                 ) l ORDER BY ord, leg \
+                     SELECT max(ord) + 1, tx, polls.points_account_id('earnings', room, NULL), -sum(points)::bigint, \
+                            NULL, NULL \
+                     FROM g GROUP BY tx, room \
+                 ) l ORDER BY ord \
              ) \
-             UPDATE polls.points_accounts a SET balance = f.balance, earned_day = $11, earned_today = f.earned \
-             FROM unnest($8::uuid[], $9::bigint[], $10::bigint[]) AS f(id, balance, earned) \
+             UPDATE polls.points_accounts a SET balance = f.balance, earned_day = $12, earned_today = f.earned \
+             FROM unnest($9::uuid[], $10::bigint[], $11::bigint[]) AS f(id, balance, earned) \
              WHERE a.id = f.id",
         )
+        .bind(&g_tx)
         .bind(&g_account)
         .bind(&g_room)
         .bind(&g_reason)

@@ -423,6 +423,19 @@ impl Store {
         .await?)
     }
 
+    /// A page of a poll's voters in user-id order, after `after`.
+    pub async fn vote_users(&self, poll: Uuid, after: Option<Uuid>, limit: i64) -> Result<Vec<Uuid>> {
+        Ok(sqlx::query_scalar(
+            "SELECT user_id FROM polls.votes WHERE poll_id = $1 AND ($2::uuid IS NULL OR user_id > $2) \
+             ORDER BY user_id LIMIT $3",
+        )
+        .bind(poll)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Counts a poll's votes outside a transaction (live tally rebuild).
     pub async fn count_votes(&self, poll: Uuid) -> Result<Counted> {
         let mut tx = self.pool.begin().await?;

@@ -26,15 +26,19 @@ pub enum TimerKind {
     PredictionLock,
     /// A LOCKED prediction unresolved for 24 h is cancelled and refunded.
     PredictionExpire,
+    /// A closed poll's voters are credited their participation points
+    /// (set when the poll closes, due at once).
+    PollPoints,
 }
 
 impl TimerKind {
-    pub const ALL: [TimerKind; 5] = [
+    pub const ALL: [TimerKind; 6] = [
         TimerKind::PollOpen,
         TimerKind::PollClose,
         TimerKind::QuizQuestionClose,
         TimerKind::PredictionLock,
         TimerKind::PredictionExpire,
+        TimerKind::PollPoints,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +48,7 @@ impl TimerKind {
             TimerKind::QuizQuestionClose => "quiz_question_close",
             TimerKind::PredictionLock => "prediction_lock",
             TimerKind::PredictionExpire => "prediction_expire",
+            TimerKind::PollPoints => "poll_points",
         }
     }
 
