@@ -4,6 +4,10 @@
 //!   `--roles gateway` or `--roles rooms` runs one role per pod.
 //! - `hearth migrate` applies every owned schema's migrations.
 //! - `hearth dev` checks the local services, migrates and runs everything.
+//! - `hearth provider-m3u` serves the IptvProvider contract from an M3U
+//!   playlist and XMLTV guides (the reference adapter).
+//! - `hearth provider check` runs the contract's conformance kit against
+//!   any IptvProvider endpoint.
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -48,6 +52,63 @@ enum Command {
     Dev {
         #[command(flatten)]
         flags: Flags,
+    },
+    /// The reference IPTV provider: IptvProvider from an M3U playlist and
+    /// XMLTV guides, until SIGTERM/SIGINT.
+    #[command(name = "provider-m3u")]
+    ProviderM3u(ProviderM3uArgs),
+    /// Tools for provider integrations.
+    Provider {
+        #[command(subcommand)]
+        command: ProviderCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct ProviderM3uArgs {
+    /// The M3U playlist: a file or an http(s) URL.
+    #[arg(long)]
+    playlist: String,
+    /// An XMLTV guide (plain or gzip), file or http(s) URL; repeatable.
+    #[arg(long = "epg")]
+    epg: Vec<String>,
+    /// Also fetch the guides the playlist header names (x-tvg-url, url-tvg).
+    #[arg(long)]
+    header_epg: bool,
+    /// Viewers and their packages (JSON; see docs/provider-integration.md).
+    #[arg(long)]
+    users: Option<PathBuf>,
+    /// Bearer key Hearth must present (env HEARTH_PROVIDER_API_KEY).
+    #[arg(long, env = "HEARTH_PROVIDER_API_KEY")]
+    api_key: Option<String>,
+    /// gRPC listen address.
+    #[arg(long, default_value = "127.0.0.1:50070")]
+    listen: SocketAddr,
+    /// Reload the sources this often (e.g. 15m); once when unset.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    reload: Option<Duration>,
+    /// WatchCatalog heartbeat (at most 60 s).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
+    heartbeat: Duration,
+}
+
+#[derive(Subcommand)]
+enum ProviderCommand {
+    /// Checks an IptvProvider implementation against the contract and
+    /// prints a pass/fail report; exits 1 when it is not conformant.
+    Check {
+        /// The implementation's gRPC endpoint.
+        #[arg(long)]
+        endpoint: String,
+        /// The provider API key Hearth would present (env HEARTH_PROVIDER_API_KEY).
+        #[arg(long, env = "HEARTH_PROVIDER_API_KEY")]
+        api_key: Option<String>,
+        /// A valid viewer session token, to check sign-in and entitlements.
+        #[arg(long)]
+        user_token: Option<String>,
+        /// How long to wait for WatchCatalog's first message.
+        #[arg(long, value_parser = humantime::parse_duration, default_value = "65s")]
+        watch_wait: Duration,
     },
 }
 
@@ -115,6 +176,22 @@ fn main() -> anyhow::Result<()> {
                 check_local_services(&config).await?;
                 serve(config, Role::ALL, true, true).await
             }
+            Command::ProviderM3u(args) => provider_m3u(cli.config.as_deref(), args).await,
+            Command::Provider { command: ProviderCommand::Check { endpoint, api_key, user_token, watch_wait } } => {
+                let config = hearth_provider_check::CheckConfig {
+                    endpoint,
+                    api_key,
+                    user_token,
+                    watch_wait,
+                    timeout: Duration::from_secs(10),
+                };
+                let report = hearth_provider_check::check(config).await;
+                print!("{report}");
+                if !report.passed() {
+                    std::process::exit(1);
+                }
+                Ok(())
+            }
         }
     })
 }
@@ -148,6 +225,40 @@ async fn serve(config: Config, roles: &[Role], migrate: bool, announce: bool) ->
         println!("Stop with Ctrl-C.");
     }
     let result = app.wait().await;
+    telemetry.shutdown();
+    Ok(result?)
+}
+
+/// Runs the reference adapter until SIGTERM/SIGINT.
+async fn provider_m3u(config: Option<&std::path::Path>, args: ProviderM3uArgs) -> anyhow::Result<()> {
+    let config = load(config, &Flags::default())?;
+    let telemetry = telemetry::init(&config.telemetry, "hearth-provider-m3u")?;
+    let adapter = hearth_provider_m3u::AdapterConfig {
+        playlist: args.playlist,
+        guides: args.epg,
+        header_guides: args.header_epg,
+        users: args.users,
+        api_key: args.api_key,
+        addr: args.listen,
+        reload: args.reload,
+        heartbeat: args.heartbeat,
+    };
+    let shutdown = shutdown::on_signal();
+    let running = hearth_provider_m3u::start(adapter, shutdown).await?;
+    let r = &running.report;
+    println!(
+        "provider-m3u serving IptvProvider on {}: {} channels ({} playlist entries, {} issues), \
+         {} programmes for {} channels from {} guide programmes ({} guide issues)",
+        running.addr,
+        r.channels,
+        r.entries,
+        r.playlist_issues,
+        r.programmes,
+        r.channels_with_guide,
+        r.guide_programmes,
+        r.guide_issues
+    );
+    let result = running.task.await.unwrap_or(Ok(()));
     telemetry.shutdown();
     Ok(result?)
 }
