@@ -11,4 +11,18 @@ deploy/local-services.sh
 # Shared target directory outside the clone, so CI and fresh clones reuse the developers' build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/hearth-target}"
 
+# Real IPTV playlists and guides (../shared/data beside the project; see its README). A clone
+# made elsewhere (CI clones into a scratch folder) finds them beside the repository it came from.
+if [[ -z "${HEARTH_SHARED_DATA:-}" ]]; then
+    origin="$(git config --get remote.origin.url 2>/dev/null || true)"
+    for candidate in ../shared/data "${origin:+$origin/../shared/data}"; do
+        if [[ -n "$candidate" && -d "$candidate" ]]; then
+            HEARTH_SHARED_DATA="$(cd "$candidate" && pwd)"
+            export HEARTH_SHARED_DATA
+            break
+        fi
+    done
+fi
+echo "shared test data: ${HEARTH_SHARED_DATA:-absent (tests that need it skip, or fail under CI=true)}"
+
 cargo test --workspace --locked "$@"

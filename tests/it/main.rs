@@ -8,6 +8,7 @@ mod health;
 mod identity_grpc;
 mod polls;
 mod predictions;
+mod provider_sign_in;
 mod qna;
 mod quizzes;
 mod rooms;

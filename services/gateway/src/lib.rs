@@ -95,6 +95,7 @@ pub fn router(state: GatewayState) -> Router {
     Router::new()
         .route("/v1/auth/register", post(http::auth::register))
         .route("/v1/auth/login", post(http::auth::login))
+        .route("/v1/auth/provider", post(http::auth::provider))
         .route("/v1/auth/refresh", post(http::auth::refresh))
         .route("/v1/auth/logout", post(http::auth::logout))
         .route("/v1/ws", get(ws::upgrade))

@@ -80,7 +80,7 @@ impl App {
 
         for role in roles {
             match role {
-                Role::Identity => hearth_identity::Identity::new(&deps, shutdown.clone()).register(&mut services),
+                Role::Identity => hearth_identity::Identity::new(&deps, shutdown.clone())?.register(&mut services),
                 Role::Rooms => hearth_rooms::Rooms::new(&deps, shutdown.clone()).await.register(&mut services),
                 Role::Chat => hearth_chat::Chat::new(&deps, shutdown.clone()).await?.register(&mut services),
                 Role::Polls => hearth_polls::Polls::new(&deps, shutdown.clone()).await?.register(&mut services),

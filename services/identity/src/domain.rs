@@ -46,6 +46,39 @@ pub fn username(raw: &str) -> Result<String, FieldError> {
     Ok(raw.to_ascii_lowercase())
 }
 
+/// The username a provider-linked account gets on its `attempt`-th try
+/// (0, 1, …): the provider's hint (or display name) reduced to a–z, 0–9
+/// and '_', `viewer` when too little is left, then `_2`, `_3`, … and, past
+/// a few tries, a random suffix, always within the username rules.
+pub fn provider_username(hint: &str, display_name: &str, attempt: u32) -> String {
+    let clean = |raw: &str| -> String {
+        let mut out = String::new();
+        for c in raw.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_alphanumeric() {
+                out.push(c);
+            } else if (c == '_' || c.is_whitespace() || c == '.' || c == '-') && !out.ends_with('_') && !out.is_empty()
+            {
+                out.push('_');
+            }
+        }
+        out.trim_end_matches('_').to_owned()
+    };
+    let mut base = clean(hint);
+    if base.len() < USERNAME_MIN {
+        base = clean(display_name);
+    }
+    if base.len() < USERNAME_MIN {
+        base = "viewer".to_owned();
+    }
+    let suffix = match attempt {
+        0 => String::new(),
+        1..=4 => format!("_{}", attempt + 1),
+        _ => format!("_{:06x}", rand::random::<u32>() & 0xff_ffff),
+    };
+    base.truncate(USERNAME_MAX - suffix.len());
+    base + &suffix
+}
+
 /// A new password's strength rules (length only, as NIST SP 800-63B advises).
 pub fn new_password(raw: &str) -> Result<(), FieldError> {
     let len = raw.chars().count();
@@ -192,6 +225,23 @@ pub fn refresh_token_hash(token: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn provider_usernames_are_valid_usernames_and_distinct_per_attempt() {
+        assert_eq!(provider_username("Ann.Smith", "", 0), "ann_smith");
+        assert_eq!(provider_username("", "Jürgen Müller", 0), "jrgen_mller");
+        assert_eq!(provider_username("x", "", 0), "viewer", "too short: a neutral name");
+        assert_eq!(provider_username("ann", "", 1), "ann_2");
+        let long = provider_username(&"a".repeat(100), "", 3);
+        assert_eq!(long.len(), USERNAME_MAX);
+        assert!(long.ends_with("_4"));
+        for attempt in 0..8 {
+            let name = provider_username("Émile-Zola 99", "", attempt);
+            assert_eq!(username(&name).as_deref(), Ok(name.as_str()), "{name} must pass the username rules");
+        }
+        assert_ne!(provider_username("ann", "", 6), provider_username("ann", "", 6), "random past the fifth try");
+    }
+
     use super::*;
 
     #[test]

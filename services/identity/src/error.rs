@@ -33,6 +33,15 @@ pub enum IdentityError {
     Database(#[from] sqlx::Error),
     #[error("password hashing: {0}")]
     Hashing(String),
+    /// The IPTV provider refused the viewer's token.
+    #[error("the provider refused the token: {0}")]
+    ProviderRefused(String),
+    /// The provider account is suspended or closed.
+    #[error("the provider account is suspended: {0}")]
+    ProviderSuspended(String),
+    /// The provider did not answer (or answered what the contract forbids).
+    #[error("the IPTV provider is unavailable: {0}")]
+    ProviderUnavailable(String),
 }
 
 impl From<FieldError> for IdentityError {
@@ -56,6 +65,13 @@ impl From<IdentityError> for Status {
             IdentityError::Auth(auth) => auth.into(),
             IdentityError::Database(db) => platform_error::db_status("identity", &db),
             IdentityError::Hashing(message) => platform_error::internal("password hashing", message),
+            IdentityError::ProviderRefused(_) => {
+                platform_error::with_reason(Status::unauthenticated(err.to_string()), "provider_token_invalid")
+            }
+            IdentityError::ProviderSuspended(_) => {
+                platform_error::with_reason(Status::permission_denied(err.to_string()), "provider_account_suspended")
+            }
+            IdentityError::ProviderUnavailable(_) => Status::unavailable(err.to_string()),
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::{
     error::{IdentityError, Result},
     events::Events,
     state::Throttle,
-    store::{self, Direction, EdgeRow, NewSession, ProfileChange, Store, UserRow},
+    store::{self, Direction, EdgeRow, NewSession, ProfileChange, ProviderCreate, Store, UserRow},
 };
 
 /// Converts a database time into a protobuf Timestamp.
@@ -40,6 +40,8 @@ pub struct IdentityApi {
     pub(crate) auth: AuthConfig,
     pub(crate) limits: IdentityConfig,
     pub(crate) outbox_wake: Arc<tokio::sync::Notify>,
+    /// The operator's IPTV platform, when one is configured.
+    pub(crate) provider: Option<crate::provider::Provider>,
 }
 
 /// A fixed hash to verify against when a username is unknown, so that a
@@ -225,6 +227,74 @@ impl IdentityApi {
         Ok(pb::LoginResponse { user_id: credentials.id.to_string(), tokens: Some(tokens) })
     }
 
+    async fn exchange_provider_token(
+        &self,
+        request: pb::ExchangeProviderTokenRequest,
+    ) -> Result<pb::ExchangeProviderTokenResponse> {
+        let token = request.provider_token;
+        if token.is_empty() || token.len() > 8192 {
+            return Err(domain_field("provider_token", "must be 1–8192 characters"));
+        }
+        let provider = self
+            .provider
+            .as_ref()
+            .ok_or(IdentityError::Precondition("no IPTV provider is configured ([provider] url)"))?;
+        let user = provider.verify(&token, &request.client_ip).await?;
+        let answer = |user_id: Uuid, tokens, created| pb::ExchangeProviderTokenResponse {
+            user_id: user_id.to_string(),
+            tokens: Some(tokens),
+            created,
+            provider_user_id: user.id.clone(),
+        };
+        if let Some((user_id, roles)) = self.store.provider_account(&user.id).await? {
+            let tokens = self.open_session(user_id, &roles, None).await?;
+            return Ok(answer(user_id, tokens, false));
+        }
+        // First sign-in: an account with no usable password (the hash of a
+        // random secret nobody holds) and a username from the provider's hint.
+        let display_name = if user.display_name.is_empty() {
+            domain::provider_username(&user.username_hint, "", 0)
+        } else {
+            user.display_name.clone()
+        };
+        let locale = domain::locale(&user.language).unwrap_or_default();
+        let password_hash = hash_password(domain::new_refresh_token()).await?;
+        for attempt in 0..8 {
+            let username = domain::provider_username(&user.username_hint, &display_name, attempt);
+            let user_id = Uuid::now_v7();
+            let session_id = Uuid::now_v7();
+            let refresh = domain::new_refresh_token();
+            let hash = domain::refresh_token_hash(&refresh);
+            let session = NewSession {
+                id: session_id,
+                expires_at: OffsetDateTime::now_utc() + self.auth.refresh_token_ttl,
+                refresh_hash: &hash,
+            };
+            let created = self
+                .store
+                .create_provider_user(user_id, &username, &display_name, &locale, &password_hash, &user.id, &session)
+                .await?;
+            match created {
+                ProviderCreate::Created => {
+                    tracing::info!(%user_id, "account created for a provider user");
+                    return Ok(answer(user_id, self.token_pair(user_id, session_id, &[], refresh)?, true));
+                }
+                ProviderCreate::UsernameTaken => continue,
+                ProviderCreate::Linked => {
+                    // A concurrent sign-in of the same viewer won.
+                    let (user_id, roles) = self
+                        .store
+                        .provider_account(&user.id)
+                        .await?
+                        .ok_or_else(|| IdentityError::ProviderUnavailable("the provider link vanished".into()))?;
+                    let tokens = self.open_session(user_id, &roles, None).await?;
+                    return Ok(answer(user_id, tokens, false));
+                }
+            }
+        }
+        Err(IdentityError::UsernameTaken)
+    }
+
     async fn refresh(&self, request: pb::RefreshRequest) -> Result<pb::RefreshResponse> {
         if request.refresh_token.is_empty() {
             return Err(domain_field("refresh_token", "is required"));
@@ -301,6 +371,13 @@ impl IdentityService for IdentityApi {
         request: Request<pb::LoginRequest>,
     ) -> std::result::Result<Response<pb::LoginResponse>, Status> {
         reply(IdentityApi::login(self, request.into_inner()).await)
+    }
+
+    async fn exchange_provider_token(
+        &self,
+        request: Request<pb::ExchangeProviderTokenRequest>,
+    ) -> std::result::Result<Response<pb::ExchangeProviderTokenResponse>, Status> {
+        reply(IdentityApi::exchange_provider_token(self, request.into_inner()).await)
     }
 
     async fn refresh(

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod provider;
 pub mod state;
 pub mod store;
 
@@ -45,7 +46,7 @@ pub struct Identity {
 
 impl Identity {
     /// Wires the role onto shared connections and starts its outbox relay.
-    pub fn new(deps: &Deps, shutdown: CancellationToken) -> Self {
+    pub fn new(deps: &Deps, shutdown: CancellationToken) -> Result<Self, hearth_platform::grpc::GrpcError> {
         let store = store::Store::new(deps.pg.clone());
         let events = events::Events::new(deps.nats.clone());
         let outbox_wake = Arc::new(tokio::sync::Notify::new());
@@ -58,8 +59,9 @@ impl Identity {
             auth: deps.config.auth.clone(),
             limits: deps.config.identity.clone(),
             outbox_wake,
+            provider: provider::Provider::from_config(&deps.config.provider, &deps.config.services)?,
         };
-        Self { api }
+        Ok(Self { api })
     }
 
     /// Adds `hearth.identity.v1.IdentityService` to the process's listener.
@@ -72,7 +74,7 @@ impl Identity {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), StartError> {
     deps::serve_role(config, "hearth-identity", shutdown, |deps, shutdown| async move {
         let mut services = GrpcServices::default();
-        Identity::new(&deps, shutdown).register(&mut services);
+        Identity::new(&deps, shutdown)?.register(&mut services);
         Ok(services)
     })
     .await

@@ -21,6 +21,15 @@ pub struct UserRow {
     pub created_at: OffsetDateTime,
 }
 
+/// What creating a provider user's account did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ProviderCreate {
+    Created,
+    UsernameTaken,
+    /// Another sign-in linked this provider user first.
+    Linked,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Credentials {
     pub id: Uuid,
@@ -122,6 +131,65 @@ impl Store {
         insert_session(&mut tx, user_id, session).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The account linked to a provider user, with its roles; records the
+    /// sign-in.
+    pub async fn provider_account(&self, provider_user_id: &str) -> Result<Option<(Uuid, Vec<String>)>> {
+        Ok(sqlx::query_as(
+            "UPDATE identity.provider_links l SET last_sign_in_at = now() FROM identity.users u \
+             WHERE l.provider_user_id = $1 AND u.id = l.user_id RETURNING u.id, u.roles",
+        )
+        .bind(provider_user_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Creates the account of a provider user, its link and a first
+    /// session, atomically. `UsernameTaken` when the username is in use (the
+    /// caller tries another); `Linked` when another sign-in linked the
+    /// provider user meanwhile (nothing is created).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_provider_user(
+        &self,
+        user_id: Uuid,
+        username: &str,
+        display_name: &str,
+        locale: &str,
+        password_hash: &str,
+        provider_user_id: &str,
+        session: &NewSession<'_>,
+    ) -> Result<ProviderCreate> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO identity.users (id, username, display_name, locale, password_hash)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(username)
+        .bind(display_name)
+        .bind(locale)
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(ProviderCreate::UsernameTaken);
+        }
+        let linked = sqlx::query(
+            "INSERT INTO identity.provider_links (provider_user_id, user_id) VALUES ($1, $2) \
+             ON CONFLICT (provider_user_id) DO NOTHING",
+        )
+        .bind(provider_user_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if linked.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(ProviderCreate::Linked);
+        }
+        insert_session(&mut tx, user_id, session).await?;
+        tx.commit().await?;
+        Ok(ProviderCreate::Created)
     }
 
     pub async fn credentials(&self, username: &str) -> Result<Option<Credentials>> {

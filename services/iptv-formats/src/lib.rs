@@ -7,4 +7,6 @@
 //! conformance kit and tests share them.
 
 pub mod m3u;
+#[doc(hidden)]
+pub mod testdata;
 pub mod xmltv;

@@ -153,13 +153,7 @@ const EXPECTED: [Expected; 10] = [
 /// The playlist folder, or `None` (with the reason printed) when it is
 /// absent outside CI.
 fn data_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/iptv/m3u");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but the test data {} is missing", dir.display());
-    eprintln!("skipping: the shared test data {} is absent", dir.display());
-    None
+    hearth_iptv_formats::testdata::shared("iptv/m3u")
 }
 
 /// Every `.m3u` under `dir`, relative to it, with `/` separators.

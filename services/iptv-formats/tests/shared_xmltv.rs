@@ -14,13 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 fn epg_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/iptv/epg");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{} is missing; it is required in CI", dir.display());
-    eprintln!("skipping: {} is absent (the shared test data is not on this machine)", dir.display());
-    None
+    hearth_iptv_formats::testdata::shared("iptv/epg")
 }
 
 /// What one file must give.

@@ -29,6 +29,7 @@ pub struct Config {
     pub chat: ChatConfig,
     pub polls: PollsConfig,
     pub services: ServicesConfig,
+    pub provider: ProviderConfig,
     pub telemetry: TelemetryConfig,
     pub shutdown: ShutdownConfig,
 }
@@ -429,6 +430,27 @@ impl Default for PollsConfig {
             qna_question_points: 25,
             daily_earn_cap: 2000,
         }
+    }
+}
+
+/// The operator's IPTV platform (its IptvProvider endpoint), which signs
+/// viewers in (identity's ExchangeProviderToken).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// gRPC endpoint of the operator's IptvProvider (e.g.
+    /// `http://provider:50070`); unset: no provider sign-in.
+    pub url: Option<String>,
+    /// Bearer key presented to the provider.
+    pub api_key: Option<SecretString>,
+    /// Deadline of each call to the provider.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for ProviderConfig {
+    fn default() -> Self {
+        Self { url: None, api_key: None, request_timeout: Duration::from_secs(5) }
     }
 }
 

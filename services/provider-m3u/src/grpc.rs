@@ -134,7 +134,8 @@ impl IptvProvider for Provider {
             user: Some(pb::ProviderUser {
                 provider_user_id: user.id.clone(),
                 display_name: user.name.chars().take(64).collect(),
-                username_hint: user.id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(32).collect(),
+                // None: Hearth derives the username from the display name.
+                username_hint: String::new(),
                 ..Default::default()
             }),
             entitlements: Some(user.summary()),

@@ -38,6 +38,14 @@ pub struct LoginBody {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ProviderBody {
+    /// The session token of the operator's app.
+    #[serde(default)]
+    provider_token: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     #[serde(default)]
     refresh_token: String,
@@ -109,6 +117,24 @@ pub async fn login(
     };
     let reply = state.clients.identity.clone().login(request).await?.into_inner();
     Ok(Json(tokens(reply.user_id, reply.tokens)?))
+}
+
+/// `POST /v1/auth/provider`: a viewer of the operator's app signs in with
+/// its provider session token (no second password).
+pub async fn provider(
+    State(state): State<GatewayState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    payload: Result<Json<ProviderBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let body = body(payload)?;
+    let request = pb::ExchangeProviderTokenRequest {
+        provider_token: body.provider_token,
+        client_ip: client_ip(&headers, peer, state.config.gateway.client_ip_header.as_deref()),
+    };
+    let reply = state.clients.identity.clone().exchange_provider_token(request).await?.into_inner();
+    let status = if reply.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(tokens(reply.user_id, reply.tokens)?)).into_response())
 }
 
 pub async fn refresh(
