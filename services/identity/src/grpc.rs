@@ -73,6 +73,13 @@ async fn verify_password(password: String, hash: String) -> Result<bool> {
     .map_err(|e| IdentityError::Hashing(e.to_string()))?
 }
 
+/// A new session's id, its refresh token and the token's stored hash.
+fn new_session_secret() -> (Uuid, String, Vec<u8>) {
+    let refresh = domain::new_refresh_token();
+    let hash = domain::refresh_token_hash(&refresh);
+    (Uuid::now_v7(), refresh, hash)
+}
+
 /// Most block-list entries ListBlockedIds returns.
 const MAX_BLOCKED_IDS: i64 = 10_000;
 
@@ -113,6 +120,11 @@ impl IdentityApi {
         Ok((claims, user))
     }
 
+    /// A session to store, expiring with its refresh token.
+    fn new_session<'a>(&self, id: Uuid, refresh_hash: &'a [u8]) -> NewSession<'a> {
+        NewSession { id, expires_at: OffsetDateTime::now_utc() + self.auth.refresh_token_ttl, refresh_hash }
+    }
+
     /// Opens a session: random refresh token stored hashed, signed access token.
     async fn open_session(
         &self,
@@ -120,14 +132,8 @@ impl IdentityApi {
         roles: &[String],
         new_user: Option<NewUser<'_>>,
     ) -> Result<pb::TokenPair> {
-        let session_id = Uuid::now_v7();
-        let refresh = domain::new_refresh_token();
-        let hash = domain::refresh_token_hash(&refresh);
-        let session = NewSession {
-            id: session_id,
-            expires_at: OffsetDateTime::now_utc() + self.auth.refresh_token_ttl,
-            refresh_hash: &hash,
-        };
+        let (session_id, refresh, hash) = new_session_secret();
+        let session = self.new_session(session_id, &hash);
         match new_user {
             Some(user) => {
                 self.store
@@ -262,14 +268,8 @@ impl IdentityApi {
         for attempt in 0..8 {
             let username = domain::provider_username(&user.username_hint, &display_name, attempt);
             let user_id = Uuid::now_v7();
-            let session_id = Uuid::now_v7();
-            let refresh = domain::new_refresh_token();
-            let hash = domain::refresh_token_hash(&refresh);
-            let session = NewSession {
-                id: session_id,
-                expires_at: OffsetDateTime::now_utc() + self.auth.refresh_token_ttl,
-                refresh_hash: &hash,
-            };
+            let (session_id, refresh, hash) = new_session_secret();
+            let session = self.new_session(session_id, &hash);
             let created = self
                 .store
                 .create_provider_user(user_id, &username, &display_name, &locale, &password_hash, &user.id, &session)

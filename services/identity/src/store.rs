@@ -114,18 +114,7 @@ impl Store {
         session: &NewSession<'_>,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO identity.users (id, username, display_name, locale, password_hash)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(username)
-        .bind(display_name)
-        .bind(locale)
-        .bind(password_hash)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
+        if !insert_user(&mut tx, user_id, username, display_name, locale, password_hash).await? {
             return Err(IdentityError::UsernameTaken);
         }
         insert_session(&mut tx, user_id, session).await?;
@@ -161,18 +150,7 @@ impl Store {
         session: &NewSession<'_>,
     ) -> Result<ProviderCreate> {
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO identity.users (id, username, display_name, locale, password_hash)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(username)
-        .bind(display_name)
-        .bind(locale)
-        .bind(password_hash)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
+        if !insert_user(&mut tx, user_id, username, display_name, locale, password_hash).await? {
             return Ok(ProviderCreate::UsernameTaken);
         }
         let linked = sqlx::query(
@@ -561,6 +539,29 @@ pub struct NewSession<'a> {
     pub id: Uuid,
     pub expires_at: OffsetDateTime,
     pub refresh_hash: &'a [u8],
+}
+
+/// Inserts a user; false when the username is taken.
+async fn insert_user(
+    tx: &mut Transaction<'_, Postgres>,
+    user_id: Uuid,
+    username: &str,
+    display_name: &str,
+    locale: &str,
+    password_hash: &str,
+) -> Result<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO identity.users (id, username, display_name, locale, password_hash)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(username)
+    .bind(display_name)
+    .bind(locale)
+    .bind(password_hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(inserted.rows_affected() > 0)
 }
 
 async fn insert_session(tx: &mut Transaction<'_, Postgres>, user_id: Uuid, session: &NewSession<'_>) -> Result<()> {

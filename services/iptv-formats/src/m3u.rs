@@ -896,29 +896,42 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A whole playlist in memory, for callers that keep every entry anyway
+/// (a line-up is served from memory); streaming callers iterate [`Parser`].
+#[derive(Debug, Default)]
+pub struct Playlist {
+    pub header: Option<Header>,
+    pub entries: Vec<Entry>,
+    pub issues: Vec<Issue>,
+    /// Set when reading failed midway: `entries` is then only a prefix.
+    pub read_error: Option<io::Error>,
+}
+
+/// Reads a whole playlist.
+pub fn read(reader: impl BufRead) -> Playlist {
+    let mut parser = Parser::new(reader);
+    let mut playlist = Playlist { header: parser.header().cloned(), ..Playlist::default() };
+    for item in parser.by_ref() {
+        match item {
+            Item::Entry(entry) => playlist.entries.push(entry),
+            Item::Issue(issue) => playlist.issues.push(issue),
+        }
+    }
+    playlist.header = playlist.header.or_else(|| parser.header().cloned());
+    playlist.read_error = parser.read_error().map(|e| io::Error::new(e.kind(), e.to_string()));
+    playlist
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Everything a parse yields.
-    struct Parsed {
-        header: Option<Header>,
-        entries: Vec<Entry>,
-        issues: Vec<Issue>,
-    }
+    type Parsed = Playlist;
 
     fn parse_with(reader: impl BufRead) -> Parsed {
-        let mut parser = Parser::new(reader);
-        let header = parser.header().cloned();
-        let (mut entries, mut issues) = (Vec::new(), Vec::new());
-        for item in parser.by_ref() {
-            match item {
-                Item::Entry(entry) => entries.push(entry),
-                Item::Issue(issue) => issues.push(issue),
-            }
-        }
-        assert!(parser.read_error().is_none());
-        Parsed { header, entries, issues }
+        let parsed = read(reader);
+        assert!(parsed.read_error.is_none());
+        parsed
     }
 
     fn parse(input: &[u8]) -> Parsed {

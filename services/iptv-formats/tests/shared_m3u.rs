@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use hearth_iptv_formats::m3u::{Entry, Header, Issue, Item, Parser};
+use hearth_iptv_formats::m3u::{self, Entry, Header, Playlist};
 
 /// What one real file must parse to.
 struct Expected {
@@ -171,24 +171,12 @@ fn m3u_files(dir: &Path, prefix: &str, out: &mut BTreeSet<String>) {
     }
 }
 
-struct Parsed {
-    header: Option<Header>,
-    entries: Vec<Entry>,
-    issues: Vec<Issue>,
-}
+type Parsed = Playlist;
 
 fn parse(reader: impl BufRead) -> Parsed {
-    let mut parser = Parser::new(reader);
-    let header = parser.header().cloned();
-    let (mut entries, mut issues) = (Vec::new(), Vec::new());
-    for item in parser.by_ref() {
-        match item {
-            Item::Entry(entry) => entries.push(entry),
-            Item::Issue(issue) => issues.push(issue),
-        }
-    }
-    assert!(parser.read_error().is_none(), "{:?}", parser.read_error());
-    Parsed { header, entries, issues }
+    let parsed = m3u::read(reader);
+    assert!(parsed.read_error.is_none(), "{:?}", parsed.read_error);
+    parsed
 }
 
 fn open(path: &Path, capacity: usize) -> BufReader<File> {

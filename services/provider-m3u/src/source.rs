@@ -105,29 +105,17 @@ fn build(names: &[String], paths: &[PathBuf]) -> Result<Loaded, SourceError> {
         move |error| SourceError::Io { source_name: name.to_owned(), error }
     }
     let mut report = LoadReport::default();
-    let reader = BufReader::new(File::open(&paths[0]).map_err(io(&names[0]))?);
-    let mut parser = m3u::Parser::new(reader);
-    let mut entries = Vec::new();
-    for item in parser.by_ref() {
-        match item {
-            m3u::Item::Entry(entry) => entries.push(entry),
-            m3u::Item::Issue(issue) => {
-                report.playlist_issues += 1;
-                if report.sample_issues.len() < 20 {
-                    report.sample_issues.push(format!("{}:{}: {}", names[0], issue.line, issue.message));
-                }
-            }
-        }
-    }
+    let playlist = m3u::read(BufReader::new(File::open(&paths[0]).map_err(io(&names[0]))?));
     // A playlist cut off by a read error must not look like a line-up
     // that lost its tail (a reload would remove those channels).
-    if let Some(error) = parser.read_error() {
-        return Err(SourceError::Io {
-            source_name: names[0].clone(),
-            error: std::io::Error::new(error.kind(), error.to_string()),
-        });
+    if let Some(error) = playlist.read_error {
+        return Err(SourceError::Io { source_name: names[0].clone(), error });
     }
-    let header = parser.header().cloned();
+    report.playlist_issues = playlist.issues.len();
+    report
+        .sample_issues
+        .extend(playlist.issues.iter().take(20).map(|i| format!("{}:{}: {}", names[0], i.line, i.message)));
+    let (header, entries) = (playlist.header, playlist.entries);
     report.entries = entries.len();
     let channels = catalog::channels(header.as_ref(), &entries);
     report.channels = channels.len();
