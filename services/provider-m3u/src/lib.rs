@@ -27,9 +27,7 @@ pub use source::LoadReport;
 pub struct AdapterConfig {
     /// The playlist: a file path or an http(s) URL.
     pub playlist: String,
-    /// XMLTV guides (plain or gzip): file paths or http(s) URLs. Empty:
-    /// the playlist header's `x-tvg-url`/`url-tvg` guides are not fetched
-    /// unless `header_guides` is set.
+    /// XMLTV guides (plain or gzip): file paths or http(s) URLs.
     pub guides: Vec<String>,
     /// Also fetch the guides the playlist header names.
     pub header_guides: bool,
@@ -75,8 +73,7 @@ pub async fn start(config: AdapterConfig, shutdown: CancellationToken) -> Result
         }
         None => users::Users::default(),
     };
-    let guides = guides(&config).await;
-    let loaded = source::load(&config.playlist, &guides).await?;
+    let loaded = source::load(&config.playlist, &config.guides, config.header_guides).await?;
     let report = loaded.report.clone();
     log_report(&report);
     let epoch = time::OffsetDateTime::now_utc().unix_timestamp_nanos().unsigned_abs() as u64;
@@ -118,20 +115,6 @@ pub async fn run(config: AdapterConfig, shutdown: CancellationToken) -> Result<(
     running.task.await.unwrap_or(Ok(()))
 }
 
-async fn guides(config: &AdapterConfig) -> Vec<String> {
-    let mut guides = config.guides.clone();
-    if config.header_guides
-        && let Ok(file) = std::fs::File::open(&config.playlist)
-    {
-        let mut parser = hearth_iptv_formats::m3u::Parser::new(std::io::BufReader::new(file));
-        let _ = parser.next();
-        if let Some(header) = parser.header() {
-            guides.extend(header.guide_urls.iter().cloned());
-        }
-    }
-    guides
-}
-
 fn log_report(report: &LoadReport) {
     tracing::info!(
         entries = report.entries,
@@ -159,8 +142,7 @@ async fn reload(config: AdapterConfig, lineup: lineup::Lineup, every: Duration, 
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
-        let guides = guides(&config).await;
-        match source::load(&config.playlist, &guides).await {
+        match source::load(&config.playlist, &config.guides, config.header_guides).await {
             Ok(loaded) => {
                 let current = lineup.current();
                 let candidate = lineup::Snapshot::new(0, loaded.channels.clone(), Default::default());

@@ -81,10 +81,23 @@ async fn open(source: &str) -> Result<(PathBuf, bool), SourceError> {
     Ok((path, true))
 }
 
-/// Loads the playlist and guides and builds the line-up.
-pub async fn load(playlist: &str, guides: &[String]) -> Result<Loaded, SourceError> {
+/// Loads the playlist and guides and builds the line-up; with
+/// `header_guides`, also the guides the playlist's header names
+/// (`x-tvg-url`, `url-tvg`), whether the playlist is a file or a URL.
+pub async fn load(playlist: &str, guides: &[String], header_guides: bool) -> Result<Loaded, SourceError> {
     let mut files = vec![open(playlist).await?];
-    for guide in guides {
+    let mut guides = guides.to_vec();
+    if header_guides {
+        let header = File::open(&files[0].0)
+            .ok()
+            .and_then(|file| m3u::Parser::new(BufReader::new(file)).header().map(|h| h.guide_urls.clone()));
+        for url in header.unwrap_or_default() {
+            if !guides.contains(&url) {
+                guides.push(url);
+            }
+        }
+    }
+    for guide in &guides {
         files.push(open(guide).await?);
     }
     let names: Vec<String> = std::iter::once(playlist.to_owned()).chain(guides.iter().cloned()).collect();

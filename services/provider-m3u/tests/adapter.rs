@@ -260,3 +260,29 @@ async fn a_changed_playlist_reaches_watch_catalog_and_incremental_listings() {
     shutdown.cancel();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn guides_named_in_the_playlist_header_are_loaded_on_request() {
+    let dir = scratch("header-epg");
+    let guide = guide(&dir);
+    let playlist = dir.join("header.m3u");
+    std::fs::write(
+        &playlist,
+        format!(
+            "#EXTM3U x-tvg-url=\"{}\"\n#EXTINF:-1 tvg-id=\"hearth.news\" group-title=\"News\",Hearth News\nhttp://example.test/news.m3u8\n",
+            guide.display()
+        ),
+    )
+    .expect("playlist");
+    let shutdown = CancellationToken::new();
+    let mut config = config(playlist, guide, users(&dir));
+    config.guides.clear();
+    config.reload = None;
+    let without = start(config.clone(), shutdown.clone()).await.expect("start");
+    assert_eq!((without.report.guide_channels, without.report.programmes), (0, 0), "not fetched unless asked");
+    config.header_guides = true;
+    let with = start(config, shutdown.clone()).await.expect("start");
+    assert_eq!((with.report.guide_channels, with.report.channels_with_guide, with.report.programmes), (3, 1, 3));
+    shutdown.cancel();
+    let _ = std::fs::remove_dir_all(dir);
+}
