@@ -84,9 +84,16 @@ impl Provider {
         offset: usize,
         size: usize,
     ) -> pb::ListChannelsResponse {
-        let (channels, removed) = match base {
-            Some(base) => snapshot.changes_since(base),
-            None => (snapshot.channels.clone(), Vec::new()),
+        // A full listing pages the snapshot in place; an incremental one
+        // pages the changes since its base.
+        let changes;
+        let (channels, removed): (&[pb::Channel], Vec<String>) = match base {
+            Some(base) => {
+                let (upserted, removed) = snapshot.changes_since(base);
+                changes = upserted;
+                (&changes, removed)
+            }
+            None => (&snapshot.channels, Vec::new()),
         };
         // Removals go out on the first page, channels page by page.
         let end = (offset + size).min(channels.len());
