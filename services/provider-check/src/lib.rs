@@ -638,7 +638,11 @@ async fn assets(checker: &Checker) -> Checked {
         Ok(answer) if answer.get_ref().assets.iter().any(|a| a.asset_id == "hearth-check-asset") => {
             Err("returned an asset for an id that does not exist".into())
         }
-        Ok(_) => pass("unknown ids left out"),
+        Ok(_) => {
+            let empty = client.batch_get_assets(checker.request(pb::BatchGetAssetsRequest { asset_ids: vec![] })).await;
+            expect_code("no asset ids", empty, &[Code::InvalidArgument])?;
+            pass("unknown ids left out; no ids is INVALID_ARGUMENT")
+        }
         Err(status) if status.code() == Code::Unimplemented => Ok(Verdict::Skip("UNIMPLEMENTED (allowed)".into())),
         Err(status) => Err(format!("{:?} {}", status.code(), status.message())),
     }

@@ -25,6 +25,8 @@ const GUIDE_CHANNELS_MAX: usize = 1000;
 const WATCH_BATCH: usize = 1000;
 /// CheckEntitlement: users per call, and how long answers may be cached.
 const USERS_MAX: usize = 1000;
+/// BatchGetAssets: ids per call.
+const ASSETS_MAX: usize = 100;
 const ENTITLEMENT_TTL: Duration = Duration::from_secs(60);
 /// The longest guide window and how far back one may start.
 const WINDOW_MAX: time::Duration = time::Duration::days(21);
@@ -371,7 +373,20 @@ impl IptvProvider for Provider {
         request: Request<pb::BatchGetAssetsRequest>,
     ) -> Result<Response<pb::BatchGetAssetsResponse>, Status> {
         self.authorize(&request)?;
-        Err(Status::unimplemented("an M3U playlist has no VOD assets"))
+        let ids = request.into_inner().asset_ids;
+        if ids.is_empty() || ids.len() > ASSETS_MAX {
+            return Err(perr::invalid_field("asset_ids", "must hold 1–100 asset ids"));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, asset) in ids.iter().enumerate() {
+            id(&format!("asset_ids[{i}]"), asset)?;
+            if !seen.insert(asset) {
+                return Err(perr::invalid_field(&format!("asset_ids[{i}]"), "duplicate asset id"));
+            }
+        }
+        // A playlist lists channels only: every asset id is unknown, and
+        // unknown ids are left out (the contract), not errors.
+        Ok(Response::new(pb::BatchGetAssetsResponse { assets: Vec::new() }))
     }
 }
 
