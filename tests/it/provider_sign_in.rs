@@ -101,6 +101,15 @@ async fn provider_tokens_sign_viewers_in_without_a_second_password() {
     assert_eq!(suspended.code(), tonic::Code::PermissionDenied);
     let empty = identity.exchange_provider_token(exchange("")).await.expect_err("empty");
     assert_eq!(empty.code(), tonic::Code::InvalidArgument);
+
+    // Refused tokens are throttled per address like failed logins.
+    let mut codes = Vec::new();
+    for _ in 0..app.config.identity.login_attempts_per_ip + 1 {
+        let probe = ExchangeProviderTokenRequest { provider_token: "guess".into(), client_ip: "198.51.100.9".into() };
+        codes.push(identity.exchange_provider_token(probe).await.expect_err("refused").code());
+    }
+    assert_eq!(codes.last(), Some(&tonic::Code::ResourceExhausted), "{codes:?}");
+    assert!(codes[..codes.len() - 1].iter().all(|c| *c == tonic::Code::Unauthenticated), "{codes:?}");
     shutdown.cancel();
 }
 

@@ -245,7 +245,25 @@ impl IdentityApi {
             .provider
             .as_ref()
             .ok_or(IdentityError::Precondition("no IPTV provider is configured ([provider] url)"))?;
-        let user = provider.verify(&token, &request.client_ip).await?;
+        // Refused tokens count against the client's address like failed
+        // logins, so nobody can use Hearth to probe the operator's tokens.
+        let ip_budget = (!request.client_ip.is_empty()).then(|| {
+            self.throttle.login_ip(&request.client_ip, self.limits.login_attempts_per_ip, self.limits.login_window)
+        });
+        if let Some(budget) = &ip_budget
+            && let Some(wait) = self.throttle.blocked_for(&[budget]).await
+        {
+            return Err(IdentityError::Throttled(wait));
+        }
+        let user = match provider.verify(&token, &request.client_ip).await {
+            Err(refused @ IdentityError::ProviderRefused(_)) => {
+                if let Some(budget) = &ip_budget {
+                    self.throttle.spend(&[budget]).await;
+                }
+                return Err(refused);
+            }
+            other => other?,
+        };
         let answer = |user_id: Uuid, tokens, created| pb::ExchangeProviderTokenResponse {
             user_id: user_id.to_string(),
             tokens: Some(tokens),
