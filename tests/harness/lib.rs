@@ -64,6 +64,9 @@ pub fn test_config() -> (Config, String) {
     config.redis.key_prefix = format!("test:{id}:");
     config.nats.url = SecretUrl::new(base_url("HEARTH_NATS__URL", "nats://127.0.0.1:4222"));
     config.nats.subject_prefix = format!("t{id}");
+    // No catalog unless the provider role runs here (App::start points
+    // the URL at it): tests of other roles need no provider.
+    config.services.provider_url = String::new();
     config.gateway.addr = ([127, 0, 0, 1], 0).into();
     config.grpc.addr = ([127, 0, 0, 1], 0).into();
     config.shutdown.grace_period = Duration::from_secs(2);

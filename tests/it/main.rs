@@ -2,6 +2,7 @@
 //! environment per test (see the harness).
 
 mod auth_http;
+mod catalog;
 mod chat;
 mod chat_moderation;
 mod health;

@@ -45,6 +45,7 @@ pub async fn migrate(config: &Config) -> Result<(), AppError> {
     hearth_rooms::migrate(config).await?;
     hearth_chat::migrate(config).await?;
     hearth_polls::migrate(config).await?;
+    hearth_provider::migrate(config).await?;
     Ok(())
 }
 
@@ -70,6 +71,9 @@ impl App {
             if roles.contains(&Role::Polls) {
                 config.services.polls_url = format!("http://{}", loopback(local));
             }
+            if roles.contains(&Role::Provider) {
+                config.services.provider_url = format!("http://{}", loopback(local));
+            }
             Some((listener, local))
         } else {
             None
@@ -84,6 +88,9 @@ impl App {
                 Role::Rooms => hearth_rooms::Rooms::new(&deps, shutdown.clone()).await.register(&mut services),
                 Role::Chat => hearth_chat::Chat::new(&deps, shutdown.clone()).await?.register(&mut services),
                 Role::Polls => hearth_polls::Polls::new(&deps, shutdown.clone()).await?.register(&mut services),
+                Role::Provider => {
+                    hearth_provider::Provider::new(&deps, shutdown.clone()).await?.register(&mut services)
+                }
                 Role::Gateway => {}
             }
         }

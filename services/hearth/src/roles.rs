@@ -10,11 +10,12 @@ pub enum Role {
     Rooms,
     Chat,
     Polls,
+    Provider,
 }
 
 impl Role {
     /// Every role this release can run, in start order.
-    pub const ALL: &[Role] = &[Role::Identity, Role::Rooms, Role::Chat, Role::Polls, Role::Gateway];
+    pub const ALL: &[Role] = &[Role::Identity, Role::Provider, Role::Rooms, Role::Chat, Role::Polls, Role::Gateway];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -23,6 +24,7 @@ impl Role {
             Role::Rooms => "rooms",
             Role::Chat => "chat",
             Role::Polls => "polls",
+            Role::Provider => "provider",
         }
     }
 }
@@ -35,15 +37,15 @@ impl fmt::Display for Role {
 
 /// Roles of the architecture whose code has not landed yet: named so that
 /// asking for one gets a clear refusal rather than "unknown role".
-const PLANNED: &[&str] = &["recommendations", "provider"];
+const PLANNED: &[&str] = &["recommendations"];
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoleError {
     #[error(
-        "role `{0}` is part of Hearth's design but not available in this release; available roles: gateway, identity, rooms, chat"
+        "role `{0}` is part of Hearth's design but not available in this release; available roles: gateway, identity, provider, rooms, chat, polls"
     )]
     NotAvailable(String),
-    #[error("unknown role `{0}`; available roles: all, gateway, identity, rooms, chat")]
+    #[error("unknown role `{0}`; available roles: all, gateway, identity, provider, rooms, chat, polls")]
     Unknown(String),
     #[error("no roles given")]
     Empty,
@@ -59,6 +61,7 @@ impl FromStr for Role {
             "rooms" => Ok(Role::Rooms),
             "chat" => Ok(Role::Chat),
             "polls" => Ok(Role::Polls),
+            "provider" => Ok(Role::Provider),
             other if PLANNED.contains(&other) => Err(RoleError::NotAvailable(other.to_owned())),
             other => Err(RoleError::Unknown(other.to_owned())),
         }
@@ -90,7 +93,10 @@ mod tests {
 
     #[test]
     fn all_expands_and_lists_dedupe() {
-        assert_eq!(parse("all").unwrap(), vec![Role::Identity, Role::Rooms, Role::Chat, Role::Polls, Role::Gateway]);
+        assert_eq!(
+            parse("all").unwrap(),
+            vec![Role::Identity, Role::Provider, Role::Rooms, Role::Chat, Role::Polls, Role::Gateway]
+        );
         assert_eq!(parse("gateway, identity,gateway").unwrap(), vec![Role::Identity, Role::Gateway]);
     }
 

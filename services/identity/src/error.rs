@@ -25,6 +25,9 @@ pub enum IdentityError {
     UserNotFound,
     #[error("{0}")]
     Precondition(&'static str),
+    /// Only Hearth services may call this.
+    #[error("{0} is for Hearth services")]
+    ServicesOnly(&'static str),
     #[error("too many attempts; retry in {} s", .0.as_secs().max(1))]
     Throttled(Duration),
     #[error(transparent)]
@@ -61,6 +64,7 @@ impl From<IdentityError> for Status {
             | IdentityError::SessionRevoked => Status::unauthenticated(err.to_string()),
             IdentityError::UserNotFound => Status::not_found(err.to_string()),
             IdentityError::Precondition(_) => Status::failed_precondition(err.to_string()),
+            IdentityError::ServicesOnly(_) => Status::permission_denied(err.to_string()),
             IdentityError::Throttled(retry) => platform_error::rate_limited(err.to_string(), retry),
             IdentityError::Auth(auth) => auth.into(),
             IdentityError::Database(db) => platform_error::db_status("identity", &db),

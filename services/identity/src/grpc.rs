@@ -371,6 +371,41 @@ fn domain_field(field: &'static str, reason: &str) -> IdentityError {
     IdentityError::InvalidField(domain::FieldError { field, reason: reason.to_owned() })
 }
 
+/// BatchGetProviderLinks: exactly one list, 1–1000 distinct ids; links
+/// in request order.
+async fn provider_links(
+    store: &store::Store,
+    request: pb::BatchGetProviderLinksRequest,
+) -> Result<pb::BatchGetProviderLinksResponse> {
+    let (users, accounts) = (&request.user_ids, &request.provider_user_ids);
+    let by_user = !users.is_empty();
+    if by_user != accounts.is_empty() {
+        return Err(domain_field("user_ids", "give exactly one of user_ids and provider_user_ids"));
+    }
+    let (field, given) = if by_user { ("user_ids", users) } else { ("provider_user_ids", accounts) };
+    if given.len() > 1000 || given.iter().collect::<std::collections::HashSet<_>>().len() != given.len() {
+        return Err(domain_field(field, "must hold 1–1000 distinct ids"));
+    }
+    let ids = if by_user {
+        users.iter().map(|id| domain::user_id("user_ids", id)).collect::<std::result::Result<Vec<_>, _>>()?
+    } else {
+        if accounts.iter().any(|a| a.is_empty() || a.chars().count() > 256 || a.chars().any(char::is_control)) {
+            return Err(domain_field("provider_user_ids", "ids are 1–256 characters without control characters"));
+        }
+        Vec::new()
+    };
+    let found = store.provider_links(&ids, if by_user { &[] } else { accounts }).await?;
+    let mut links: std::collections::HashMap<String, pb::ProviderLink> = found
+        .into_iter()
+        .map(|(user, account)| {
+            let key = if by_user { user.to_string() } else { account.clone() };
+            (key, pb::ProviderLink { user_id: user.to_string(), provider_user_id: account })
+        })
+        .collect();
+    let order: Vec<String> = if by_user { ids.iter().map(Uuid::to_string).collect() } else { accounts.clone() };
+    Ok(pb::BatchGetProviderLinksResponse { links: order.iter().filter_map(|id| links.remove(id)).collect() })
+}
+
 fn reply<T>(result: Result<T>) -> std::result::Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
 }
@@ -461,6 +496,23 @@ impl IdentityService for IdentityApi {
                 Ok(pb::GetProfilesResponse {
                     profiles: rows.into_iter().map(|u| profile(u, store::Counts::default())).collect(),
                 })
+            }
+            .await,
+        )
+    }
+
+    async fn batch_get_provider_links(
+        &self,
+        request: Request<pb::BatchGetProviderLinksRequest>,
+    ) -> std::result::Result<Response<pb::BatchGetProviderLinksResponse>, Status> {
+        reply(
+            async {
+                let claims = self.keys.authenticate(request.metadata())?;
+                if !claims.is_service() {
+                    return Err(IdentityError::ServicesOnly("BatchGetProviderLinks"));
+                }
+                let request = request.into_inner();
+                provider_links(&self.store, request).await
             }
             .await,
         )

@@ -134,6 +134,19 @@ impl Store {
         .await?)
     }
 
+    /// Provider links of Hearth users or of provider users (whichever
+    /// list is given), as (user, provider user) pairs.
+    pub async fn provider_links(&self, users: &[Uuid], accounts: &[String]) -> Result<Vec<(Uuid, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT user_id, provider_user_id FROM identity.provider_links \
+              WHERE user_id = ANY($1) OR provider_user_id = ANY($2)",
+        )
+        .bind(users)
+        .bind(accounts)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// Creates the account of a provider user, its link and a first
     /// session, atomically. `UsernameTaken` when the username is in use (the
     /// caller tries another); `Linked` when another sign-in linked the

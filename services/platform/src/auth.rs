@@ -366,6 +366,19 @@ impl From<AuthError> for tonic::Status {
     }
 }
 
+/// Checks `authorization: Bearer <key>` against a key shared out of band
+/// (a provider API key, the ingest key), in constant time. `what` names
+/// the key in the refusal.
+pub fn check_static_key(metadata: &tonic::metadata::MetadataMap, key: &str, what: &str) -> Result<(), tonic::Status> {
+    let presented = metadata.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    let same = |a: &[u8], b: &[u8]| a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0;
+    match presented {
+        Some(p) if same(p.as_bytes(), key.as_bytes()) => Ok(()),
+        Some(_) => Err(tonic::Status::unauthenticated(format!("wrong {what}"))),
+        None => Err(tonic::Status::unauthenticated(format!("missing `authorization: Bearer <{what}>`"))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

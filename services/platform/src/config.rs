@@ -297,6 +297,30 @@ pub struct RoomsConfig {
     /// Whether watch parties may play direct `http://` stream URLs (https
     /// is always allowed).
     pub allow_http_media_urls: bool,
+    /// Which guide programmes get a programme room from catalog sync:
+    /// `none`, `featured` (live or premiere) or `all`.
+    pub programme_rooms: ProgrammeRooms,
+    /// How long before its programme starts a programme room opens.
+    #[serde(with = "humantime_serde")]
+    pub programme_room_lead: Duration,
+    /// How long after its programme ends a programme room is archived.
+    #[serde(with = "humantime_serde")]
+    pub programme_room_linger: Duration,
+    /// How far ahead of now catalog sync creates programme rooms.
+    #[serde(with = "humantime_serde")]
+    pub programme_room_horizon: Duration,
+}
+
+/// Which guide programmes get a programme room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgrammeRooms {
+    /// No programme rooms.
+    None,
+    /// Live broadcasts and premieres (sports, news, first showings).
+    Featured,
+    /// Every programme of the guide.
+    All,
 }
 
 impl Default for RoomsConfig {
@@ -313,6 +337,10 @@ impl Default for RoomsConfig {
             min_start_delay: Duration::from_millis(500),
             live_target_latency: Duration::from_secs(6),
             allow_http_media_urls: false,
+            programme_rooms: ProgrammeRooms::Featured,
+            programme_room_lead: Duration::from_secs(30 * 60),
+            programme_room_linger: Duration::from_secs(2 * 3600),
+            programme_room_horizon: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -446,11 +474,50 @@ pub struct ProviderConfig {
     /// Deadline of each call to the provider.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Bearer key the operator presents to ProviderIngest; unset: the
+    /// ingest API refuses every call.
+    pub ingest_key: Option<SecretString>,
+    /// Resends of a viewing event id within this window are answered as
+    /// duplicates and stored once (JetStream duplicate window).
+    #[serde(with = "humantime_serde")]
+    pub viewing_dedupe_window: Duration,
+    /// How often catalog sync lists channel changes when the provider does
+    /// not stream them (WatchCatalog UNIMPLEMENTED or failing).
+    #[serde(with = "humantime_serde")]
+    pub sync_interval: Duration,
+    /// How often the guide is fetched again.
+    #[serde(with = "humantime_serde")]
+    pub guide_refresh: Duration,
+    /// Guide kept before now (catch-up, "what was on").
+    #[serde(with = "humantime_serde")]
+    pub guide_past: Duration,
+    /// Guide fetched ahead of now (at most 21 days).
+    #[serde(with = "humantime_serde")]
+    pub guide_horizon: Duration,
+    /// How often the guide clock looks for programmes starting or ending.
+    #[serde(with = "humantime_serde")]
+    pub now_tick: Duration,
+    /// Longest time an entitlement answer is cached, whatever the provider
+    /// allows.
+    #[serde(with = "humantime_serde")]
+    pub entitlement_cache_max: Duration,
 }
 
 impl Default for ProviderConfig {
     fn default() -> Self {
-        Self { url: None, api_key: None, request_timeout: Duration::from_secs(5) }
+        Self {
+            url: None,
+            api_key: None,
+            request_timeout: Duration::from_secs(5),
+            ingest_key: None,
+            viewing_dedupe_window: Duration::from_secs(30 * 60),
+            sync_interval: Duration::from_secs(60),
+            guide_refresh: Duration::from_secs(15 * 60),
+            guide_past: Duration::from_secs(6 * 3600),
+            guide_horizon: Duration::from_secs(48 * 3600),
+            now_tick: Duration::from_secs(5),
+            entitlement_cache_max: Duration::from_secs(300),
+        }
     }
 }
 
@@ -462,6 +529,9 @@ pub struct ServicesConfig {
     pub rooms_url: String,
     pub chat_url: String,
     pub polls_url: String,
+    /// The provider role (CatalogService: channels, guide, entitlements).
+    /// Empty: no catalog, so no now/next in rooms and no entitlement checks.
+    pub provider_url: String,
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
     #[serde(with = "humantime_serde")]
@@ -475,6 +545,7 @@ impl Default for ServicesConfig {
             rooms_url: "http://127.0.0.1:50051".into(),
             chat_url: "http://127.0.0.1:50051".into(),
             polls_url: "http://127.0.0.1:50051".into(),
+            provider_url: "http://127.0.0.1:50051".into(),
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),
         }

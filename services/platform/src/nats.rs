@@ -28,6 +28,12 @@ pub enum NatsError {
 /// it, so whichever starts first makes the same stream.
 pub const MODERATION_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// How long the PROVIDER stream (`provider.>`: catalog changes and viewing
+/// events) keeps events for consumers that were away — a week of outage.
+/// The provider role and every consumer create it alike, with the
+/// configured `provider.viewing_dedupe_window` as its duplicate window.
+pub const PROVIDER_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// The process's NATS connection, JetStream context and subject naming.
 #[derive(Clone)]
 pub struct Nats {
@@ -51,12 +57,23 @@ impl Nats {
 
     /// Creates (or updates) a stream over `<prefix>.<area>.>` subjects.
     pub async fn ensure_stream(&self, area: &str, max_age: Duration) -> Result<stream::Stream, NatsError> {
+        self.ensure_stream_with(area, max_age, Duration::from_secs(120)).await
+    }
+
+    /// As `ensure_stream`, with the window within which a repeated
+    /// `Nats-Msg-Id` is dropped as a duplicate.
+    pub async fn ensure_stream_with(
+        &self,
+        area: &str,
+        max_age: Duration,
+        duplicate_window: Duration,
+    ) -> Result<stream::Stream, NatsError> {
         let name = self.stream_name(area);
         let config = stream::Config {
             name: name.clone(),
             subjects: vec![self.subject(&format!("{area}.>"))],
             max_age,
-            duplicate_window: Duration::from_secs(120),
+            duplicate_window: duplicate_window.min(max_age),
             ..Default::default()
         };
         self.jetstream

@@ -66,16 +66,7 @@ fn token_status(field: &str, error: TokenError) -> Status {
 impl Provider {
     fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
         let Some(key) = &self.api_key else { return Ok(()) };
-        let presented = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match presented {
-            Some(p) if constant_time_eq(p.as_bytes(), key.as_bytes()) => Ok(()),
-            Some(_) => Err(Status::unauthenticated("wrong provider API key")),
-            None => Err(Status::unauthenticated("missing `authorization: Bearer <provider API key>`")),
-        }
+        hearth_platform::auth::check_static_key(request.metadata(), key, "provider API key")
     }
 
     /// A listing page of `changes` (one version's, computed whole).
@@ -117,11 +108,6 @@ impl Provider {
             full_listing: false,
         }
     }
-}
-
-/// Compares secrets without leaking where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[tonic::async_trait]

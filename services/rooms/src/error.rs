@@ -20,6 +20,10 @@ pub enum RoomsError {
     AlreadyExists(&'static str, String),
     #[error("{1}")]
     Exhausted(&'static str, String),
+    /// A dependency that must answer for the act (the catalog, on an
+    /// entitlement check) could not: the act is refused, never let through.
+    #[error("{1}")]
+    Unavailable(&'static str, String),
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error("database: {0}")]
@@ -89,6 +93,7 @@ impl From<RoomsError> for Status {
             }
             RoomsError::AlreadyExists(reason, _) => platform_error::refusal(Code::AlreadyExists, message, reason, None),
             RoomsError::Exhausted(reason, _) => platform_error::refusal(Code::ResourceExhausted, message, reason, None),
+            RoomsError::Unavailable(reason, _) => platform_error::refusal(Code::Unavailable, message, reason, None),
             RoomsError::Auth(auth) => auth.into(),
             RoomsError::Database(db) => platform_error::db_status("rooms", &db),
             RoomsError::Redis(redis) => {

@@ -8,6 +8,8 @@
 //! (NATS), `error` (one error type mapped to gRPC statuses), plus the
 //! `sweeper` every replica runs.
 
+pub mod catalog;
+pub mod catalog_sync;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -49,7 +51,8 @@ pub struct Rooms {
 }
 
 impl Rooms {
-    /// Wires the role onto shared connections and starts its sweeper.
+    /// Wires the role onto shared connections and starts its sweeper and
+    /// the catalog consumer (catalog_sync).
     pub async fn new(deps: &Deps, shutdown: CancellationToken) -> Self {
         let events = events::Events::new(deps.nats.clone());
         events.ensure_stream().await;
@@ -59,7 +62,16 @@ impl Rooms {
                 .map_err(|error| tracing::warn!(%error, "identity unreachable: rooms show user ids only"))
                 .ok()
                 .map(hearth_proto::identity::identity_service_client::IdentityServiceClient::new);
+        let instance = uuid::Uuid::new_v4().simple().to_string();
+        let credential = hearth_platform::auth::ServiceCredential::new(deps.tokens.clone(), "rooms", &instance);
+        let catalog = catalog::Catalog::new(
+            &services.provider_url,
+            services.connect_timeout,
+            services.request_timeout,
+            credential,
+        );
         let api = RoomsApi {
+            catalog,
             profiles: hearth_platform::profiles::Profiles::new(identity),
             store: store::Store::new(deps.pg.clone()),
             state: state::State::new(deps.redis.clone(), deps.keys.clone()),
@@ -67,7 +79,13 @@ impl Rooms {
             tokens: deps.tokens.clone(),
             config: deps.config.rooms.clone(),
         };
-        tokio::spawn(sweeper::run(api.clone(), deps.config.rooms.sweep_interval, shutdown));
+        tokio::spawn(sweeper::run(api.clone(), deps.config.rooms.sweep_interval, shutdown.clone()));
+        tokio::spawn(catalog_sync::run(
+            api.clone(),
+            deps.nats.clone(),
+            deps.config.provider.viewing_dedupe_window,
+            shutdown,
+        ));
         Self { api }
     }
 

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
+        catalog::{self, RoomState, SYSTEM_USER},
         fields::{Media, Settings},
         invite::{self, InviteFacts, Standing},
         roles::{Kind, Role, Visibility},
@@ -18,7 +19,7 @@ use crate::{
 const ROOM_COLUMNS: &str = "r.id, r.kind, r.visibility, r.state, r.title, r.description, r.image_url, r.media_kind, \
      r.media_id, r.settings, r.capacity, r.created_by, r.owner_id, \
      (r.member_count + coalesce((SELECT sum(c.n) FROM rooms.member_counts c WHERE c.room_id = r.id), 0))::bigint \
-     AS member_count, r.created_at, r.updated_at";
+     AS member_count, r.created_at, r.updated_at, r.open_time, r.archive_time, r.channel_id";
 
 /// Counter shards of an unbounded room (see the migration).
 const COUNT_SHARDS: u16 = 16;
@@ -41,6 +42,11 @@ pub struct RoomRow {
     pub member_count: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// PROGRAMME rooms: when the room opens and is archived.
+    pub open_time: Option<OffsetDateTime>,
+    pub archive_time: Option<OffsetDateTime>,
+    /// PROGRAMME rooms from catalog sync: the channel the programme airs on.
+    pub channel_id: Option<String>,
 }
 
 impl RoomRow {
@@ -58,6 +64,21 @@ impl RoomRow {
 
     pub fn archived(&self) -> bool {
         self.state == "archived"
+    }
+
+    /// SCHEDULED: a programme room before its open time.
+    pub fn scheduled(&self) -> bool {
+        self.state == "scheduled"
+    }
+
+    /// The provider channel whose guide the room shows: a channel room's
+    /// channel, or the channel a programme room's programme airs on.
+    pub fn guide_channel(&self) -> Option<String> {
+        match (self.kind(), self.media()) {
+            (Kind::Channel, Some(Media::Channel(id))) => Some(id),
+            (Kind::Programme, _) => self.channel_id.clone(),
+            _ => None,
+        }
     }
 }
 
@@ -167,6 +188,37 @@ pub struct RoomChange {
     pub visibility: Option<Visibility>,
     pub settings: Option<Settings>,
     pub capacity: Option<u32>,
+}
+
+/// A channel or programme room as catalog sync wants it.
+#[derive(Debug, Clone)]
+pub struct CatalogRoom {
+    /// The channel id (CHANNEL rooms) or programme id (PROGRAMME rooms).
+    pub media: Media,
+    pub title: String,
+    pub description: String,
+    pub image_url: String,
+    pub sensitive: bool,
+    /// PROGRAMME rooms only.
+    pub programme: Option<ProgrammeSlot>,
+}
+
+/// Where a programme room's programme sits in the guide.
+#[derive(Debug, Clone)]
+pub struct ProgrammeSlot {
+    pub channel_id: String,
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+    pub schedule: catalog::Schedule,
+}
+
+/// What catalog sync did to a room.
+#[derive(Debug, Clone)]
+pub enum Synced {
+    Created(RoomRow),
+    /// Changed, with the Room fields that changed (RoomUpdated.changed_fields).
+    Updated(RoomRow, Vec<&'static str>),
+    Unchanged,
 }
 
 /// Which public rooms to list.
@@ -685,7 +737,8 @@ impl Store {
     pub async fn public_among(&self, ids: &[Uuid], filter: &PublicFilter) -> Result<Vec<RoomRow>> {
         let rows: Vec<RoomRow> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {ROOM_COLUMNS} FROM rooms.rooms r WHERE r.id = ANY($1) AND r.visibility = 'public' \
-             AND r.state <> 'archived' AND ($2::text IS NULL OR r.kind = $2) AND ($3::text IS NULL OR r.media_id = $3)"
+             AND r.state <> 'archived' AND ($2::text IS NULL OR r.kind = $2) \
+             AND ($3::text IS NULL OR r.media_id = $3 OR r.channel_id = $3)"
         )))
         .bind(ids)
         .bind(filter.kind.map(Kind::as_str))
@@ -711,7 +764,8 @@ impl Store {
     ) -> Result<Vec<RoomRow>> {
         Ok(sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {ROOM_COLUMNS} FROM rooms.rooms r WHERE r.visibility = 'public' AND r.state <> 'archived' \
-             AND ($1::text IS NULL OR r.kind = $1) AND ($2::text IS NULL OR r.media_id = $2) AND NOT (r.id = ANY($3)) \
+             AND ($1::text IS NULL OR r.kind = $1) AND ($2::text IS NULL OR r.media_id = $2 OR r.channel_id = $2) \
+             AND NOT (r.id = ANY($3)) \
              ORDER BY r.created_at DESC, r.id DESC LIMIT $4 OFFSET $5"
         )))
         .bind(filter.kind.map(Kind::as_str))
@@ -814,5 +868,248 @@ impl Store {
         .bind(users)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    /// Creates or updates the CHANNEL or PROGRAMME room of a catalog entry
+    /// (idempotent: an unchanged entry writes nothing). Creation is
+    /// race-free through the unique indexes rooms_one_per_channel and
+    /// rooms_one_per_programme; the room is owned by SYSTEM_USER, which has
+    /// no member row. An existing room is updated under its row lock: an
+    /// archived channel room whose channel is back becomes ACTIVE again, a
+    /// programme room follows its schedule (catalog::next_state).
+    pub async fn sync_catalog_room(&self, wanted: &CatalogRoom, now: OffsetDateTime) -> Result<Synced> {
+        let kind = match wanted.media {
+            Media::Channel(_) => Kind::Channel,
+            _ => Kind::Programme,
+        };
+        let (media_kind, media_id) = wanted.media.columns();
+        let slot = wanted.programme.as_ref();
+        let scheduled_state = slot.map_or(RoomState::Active, |s| s.schedule.state_at(now));
+        let mut tx = self.pool.begin().await?;
+        let settings = Settings { sensitive: wanted.sensitive, ..Settings::default() };
+        let created: Option<RoomRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "INSERT INTO rooms.rooms AS r (id, kind, visibility, state, title, description, image_url, media_kind, \
+             media_id, settings, capacity, created_by, owner_id, member_count, open_time, archive_time, channel_id, \
+             programme_start, programme_end) \
+             VALUES ($1, $2, 'public', $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, 0, $11, $12, $13, $14, $15) \
+             ON CONFLICT (media_id) WHERE kind = '{}' DO NOTHING RETURNING {ROOM_COLUMNS}",
+            kind.as_str()
+        )))
+        .bind(Uuid::now_v7())
+        .bind(kind.as_str())
+        .bind(scheduled_state.as_str())
+        .bind(&wanted.title)
+        .bind(&wanted.description)
+        .bind(&wanted.image_url)
+        .bind(media_kind)
+        .bind(media_id)
+        .bind(Json(&settings))
+        .bind(SYSTEM_USER)
+        .bind(slot.map(|s| s.schedule.open))
+        .bind(slot.map(|s| s.schedule.archive))
+        .bind(slot.map(|s| s.channel_id.as_str()))
+        .bind(slot.map(|s| s.start))
+        .bind(slot.map(|s| s.end))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(room) = created {
+            tx.commit().await?;
+            return Ok(Synced::Created(room));
+        }
+        let id: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM rooms.rooms WHERE kind = $1 AND media_id = $2 FOR UPDATE")
+                .bind(kind.as_str())
+                .bind(media_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(id) = id else {
+            return Err(RoomsError::Internal(format!("the room of {media_id} vanished while syncing; retry")));
+        };
+        let current: RoomRow =
+            sqlx::query_as(AssertSqlSafe(format!("SELECT {ROOM_COLUMNS} FROM rooms.rooms r WHERE r.id = $1")))
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let current_state = RoomState::parse(&current.state).unwrap_or(RoomState::Active);
+        let state = catalog::next_state(current_state, scheduled_state);
+        let shown = catalog::Shown {
+            title: &current.title,
+            description: &current.description,
+            image_url: &current.image_url,
+            sensitive: current.settings.sensitive,
+            state: current_state,
+            open: current.open_time,
+            archive: current.archive_time,
+        };
+        let target = catalog::Shown {
+            title: &wanted.title,
+            // Channels carry no description: an operator's stays.
+            description: if slot.is_some() { &wanted.description } else { &current.description },
+            image_url: &wanted.image_url,
+            sensitive: wanted.sensitive,
+            state,
+            open: slot.map(|s| s.schedule.open).or(current.open_time),
+            archive: slot.map(|s| s.schedule.archive).or(current.archive_time),
+        };
+        let changed = catalog::changed_fields(&shown, &target);
+        if changed.is_empty() {
+            return Ok(Synced::Unchanged);
+        }
+        let room: RoomRow = sqlx::query_as(AssertSqlSafe(format!(
+            "UPDATE rooms.rooms r SET title = $2, description = $3, image_url = $4, \
+             settings = jsonb_set(r.settings, '{{sensitive}}', to_jsonb($5::boolean)), state = $6, \
+             open_time = $7, archive_time = $8, programme_start = coalesce($9, r.programme_start), \
+             programme_end = coalesce($10, r.programme_end), updated_at = now() WHERE r.id = $1 RETURNING {ROOM_COLUMNS}"
+        )))
+        .bind(id)
+        .bind(target.title)
+        .bind(target.description)
+        .bind(target.image_url)
+        .bind(target.sensitive)
+        .bind(state.as_str())
+        .bind(target.open)
+        .bind(target.archive)
+        .bind(slot.map(|s| s.start))
+        .bind(slot.map(|s| s.end))
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Synced::Updated(room, changed))
+    }
+
+    /// Archives a removed channel's room and its programme rooms whose
+    /// programme has not ended; returns the rooms archived now (none on a
+    /// redelivery).
+    pub async fn archive_channel(&self, channel: &str) -> Result<Vec<RoomRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "UPDATE rooms.rooms r SET state = 'archived', updated_at = now() \
+             WHERE ((r.kind = 'channel' AND r.media_id = $1) OR (r.kind = 'programme' AND r.channel_id = $1 \
+             AND (r.programme_end IS NULL OR r.programme_end > now()))) AND r.state <> 'archived' \
+             RETURNING {ROOM_COLUMNS}"
+        )))
+        .bind(channel)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Programme rooms of `channel` starting in `[from, to)` that have not
+    /// opened yet and whose programme is not among `keep`.
+    pub async fn vanished_programme_rooms(
+        &self,
+        channel: &str,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        keep: &[String],
+    ) -> Result<Vec<RoomRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ROOM_COLUMNS} FROM rooms.rooms r WHERE r.kind = 'programme' AND r.channel_id = $1 \
+             AND r.programme_start >= $2 AND r.programme_start < $3 AND r.state = 'scheduled' \
+             AND NOT (r.media_id = ANY($4))"
+        )))
+        .bind(channel)
+        .bind(from)
+        .bind(to)
+        .bind(keep)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Deletes a SCHEDULED room nobody has joined; false when it opened or
+    /// has members meanwhile (or is gone).
+    pub async fn delete_unopened(&self, room_id: Uuid) -> Result<bool> {
+        let deleted = sqlx::query(
+            "DELETE FROM rooms.rooms r WHERE r.id = $1 AND r.state = 'scheduled' \
+             AND NOT EXISTS (SELECT 1 FROM rooms.members m WHERE m.room_id = r.id)",
+        )
+        .bind(room_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    /// Moves a room from one of `from` to `to`; `None` when it was not in
+    /// one of them (another replica moved it first).
+    pub async fn transition(&self, room_id: Uuid, from: &[RoomState], to: RoomState) -> Result<Option<RoomRow>> {
+        let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "UPDATE rooms.rooms r SET state = $3, updated_at = now() WHERE r.id = $1 AND r.state = ANY($2) \
+             RETURNING {ROOM_COLUMNS}"
+        )))
+        .bind(room_id)
+        .bind(&from)
+        .bind(to.as_str())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Opens SCHEDULED rooms whose open time has come, at most `limit`.
+    /// The state-conditional update makes each opening happen on exactly
+    /// one replica (SKIP LOCKED: replicas sweeping at once share the work).
+    pub async fn open_due(&self, limit: u32) -> Result<Vec<RoomRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "UPDATE rooms.rooms r SET state = 'active', updated_at = now() WHERE r.id IN \
+             (SELECT id FROM rooms.rooms WHERE state = 'scheduled' AND open_time <= now() ORDER BY open_time \
+             LIMIT $1 FOR UPDATE SKIP LOCKED) AND r.state = 'scheduled' RETURNING {ROOM_COLUMNS}"
+        )))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Archives rooms whose archive time has passed (as open_due).
+    pub async fn archive_due(&self, limit: u32) -> Result<Vec<RoomRow>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "UPDATE rooms.rooms r SET state = 'archived', updated_at = now() WHERE r.id IN \
+             (SELECT id FROM rooms.rooms WHERE state <> 'archived' AND archive_time <= now() ORDER BY archive_time \
+             LIMIT $1 FOR UPDATE SKIP LOCKED) AND r.state <> 'archived' RETURNING {ROOM_COLUMNS}"
+        )))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The programme rooms of these programme ids, by programme id.
+    pub async fn programme_rooms(&self, programmes: &[String]) -> Result<std::collections::HashMap<String, Uuid>> {
+        if programmes.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<(String, Uuid)> =
+            sqlx::query_as("SELECT media_id, id FROM rooms.rooms WHERE kind = 'programme' AND media_id = ANY($1)")
+                .bind(programmes)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Rooms that show `channel`'s now/next: its channel room unless
+    /// archived, and its ACTIVE programme rooms.
+    pub async fn guide_rooms(&self, channel: &str) -> Result<Vec<Uuid>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM rooms.rooms WHERE (kind = 'channel' AND media_id = $1 AND state <> 'archived') \
+             OR (kind = 'programme' AND channel_id = $1 AND state = 'active')",
+        )
+        .bind(channel)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Whether `channel`'s room is sensitive (the channel is adult); its
+    /// programme rooms inherit it. `false` without a channel room.
+    pub async fn channel_sensitive(&self, channel: &str) -> Result<bool> {
+        let sensitive: Option<Option<bool>> = sqlx::query_scalar(
+            "SELECT (settings->>'sensitive')::boolean FROM rooms.rooms WHERE kind = 'channel' AND media_id = $1",
+        )
+        .bind(channel)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(sensitive.flatten().unwrap_or(false))
+    }
+
+    /// Every member's id (a "zap together" asks about all of them).
+    pub async fn member_ids(&self, room_id: Uuid) -> Result<Vec<Uuid>> {
+        Ok(sqlx::query_scalar("SELECT user_id FROM rooms.members WHERE room_id = $1 ORDER BY joined_at, user_id")
+            .bind(room_id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }

@@ -1,7 +1,9 @@
 //! The background work every rooms replica shares: expiring the presence
-//! leases of dead gateways, publishing coalesced presence counts, and ending
-//! overdue waits. Each step claims its work atomically in Redis, so any
-//! number of replicas can run it and any of them can die.
+//! leases of dead gateways, publishing coalesced presence counts, ending
+//! overdue waits, and opening and archiving programme rooms on schedule.
+//! Each step claims its work atomically (in Redis, or by a state-conditional
+//! update in Postgres), so any number of replicas can run it, each piece of
+//! work happens once, and any replica can die.
 
 use std::time::Duration;
 
@@ -28,6 +30,7 @@ pub async fn run(api: RoomsApi, interval: Duration, shutdown: CancellationToken)
 }
 
 async fn round(api: &RoomsApi) -> crate::error::Result<()> {
+    schedule(api).await?;
     let now = now_ms();
     for room in api.state.rooms_to_sweep(now, BATCH).await? {
         for user in api.state.sweep_room(room, now).await? {
@@ -47,4 +50,27 @@ async fn round(api: &RoomsApi) -> crate::error::Result<()> {
         }
     }
     Ok(())
+}
+
+/// ACTIVE → ARCHIVED at archive_time (first, so an overdue room is not
+/// opened just before it closes), then SCHEDULED → ACTIVE at open_time;
+/// each change announced as RoomUpdated (`state`) by the replica that made it.
+async fn schedule(api: &RoomsApi) -> crate::error::Result<()> {
+    for room in api.store.archive_due(BATCH as u32).await? {
+        tracing::debug!(room = %room.id, "archive time: room archived");
+        announce_state(api, &room).await;
+    }
+    for room in api.store.open_due(BATCH as u32).await? {
+        tracing::debug!(room = %room.id, "open time: room opened");
+        announce_state(api, &room).await;
+    }
+    Ok(())
+}
+
+/// The change is stored already: a lost announcement is logged, not
+/// retried (clients catch up through the version gap or the next snapshot).
+async fn announce_state(api: &RoomsApi, room: &crate::store::RoomRow) {
+    if let Err(error) = crate::catalog_sync::announce_update(api, room, &["state"]).await {
+        tracing::warn!(%error, room = %room.id, "room state change not announced");
+    }
 }

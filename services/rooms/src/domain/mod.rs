@@ -1,7 +1,8 @@
 //! The rooms service's rules, pure and unit-tested: what a valid room is,
-//! who may do what, how invites are made and judged, and how the group
-//! playback state moves.
+//! who may do what, how invites are made and judged, how the group
+//! playback state moves, and how catalog entries become rooms.
 
+pub mod catalog;
 pub mod fields;
 pub mod invite;
 pub mod playback;

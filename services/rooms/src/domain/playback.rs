@@ -58,6 +58,10 @@ pub struct Group {
     pub wait_deadline_ms: i64,
     /// WAITING: whether the group plays (or stays paused) once ready.
     pub resume_playing: bool,
+    /// Members the last change of media skipped: not entitled to it, they
+    /// stay on the previous media and never hold the group for this one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_entitled: Vec<uuid::Uuid>,
 }
 
 impl Default for Group {
@@ -74,6 +78,7 @@ impl Default for Group {
             target_latency_ms: 0,
             wait_deadline_ms: 0,
             resume_playing: false,
+            not_entitled: Vec::new(),
         }
     }
 }
@@ -87,6 +92,8 @@ pub struct Zap {
     /// Play once the group is ready (else pause there).
     pub autoplay: bool,
     pub cause: Cause,
+    /// Members not entitled to the media, skipped (see Group::not_entitled).
+    pub skipped: Vec<uuid::Uuid>,
 }
 
 /// The deployment's and room's timing settings.
@@ -241,10 +248,11 @@ impl Group {
     /// Switch media ("zap together"). Live media plays at once at the live
     /// edge minus the target latency; other media waits for the group.
     pub fn change_media(&self, by: &str, zap: Zap, timing: &Timing, now: i64) -> Group {
-        let Zap { media, position, autoplay, cause } = zap;
+        let Zap { media, position, autoplay, cause, skipped } = zap;
         let mut next = self.next(by, cause);
         let live = media.is_live();
         next.media = Some(media);
+        next.not_entitled = skipped;
         next.rate = 1.0;
         if live {
             next.status = Status::Playing;
@@ -345,7 +353,7 @@ mod tests {
     const T: Timing = Timing { min_start_delay_ms: 500, ready_timeout_ms: 5000, live_target_latency_ms: 6000 };
 
     fn zap(media: Media, position: i64, autoplay: bool) -> Zap {
-        Zap { media, position, autoplay, cause: Cause::ChangeMedia }
+        Zap { media, position, autoplay, cause: Cause::ChangeMedia, skipped: Vec::new() }
     }
 
     fn paused_at(ms: i64) -> Group {
@@ -436,6 +444,22 @@ mod tests {
             (vod.status, vod.position_ms, vod.resume_playing, vod.target_latency_ms),
             (Status::Waiting, 3_000, true, 0)
         );
+    }
+
+    #[test]
+    fn skipped_members_belong_to_one_change_of_media() {
+        let skipped = vec![uuid::Uuid::now_v7()];
+        let g = paused_at(0).change_media(
+            "u",
+            Zap { skipped: skipped.clone(), ..zap(Media::Asset("b".into()), 0, true) },
+            &T,
+            0,
+        );
+        assert_eq!(g.not_entitled, skipped);
+        let paused = g.finish_wait(Cause::GroupReady, Holders::default(), &T, 10).unwrap();
+        assert_eq!(paused.not_entitled, skipped, "still on this media: still skipped");
+        let next = paused.change_media("u", zap(Media::Asset("c".into()), 0, true), &T, 20);
+        assert!(next.not_entitled.is_empty(), "new media: asked again");
     }
 
     #[test]

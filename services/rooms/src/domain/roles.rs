@@ -66,7 +66,7 @@ impl Kind {
         })
     }
 
-    /// Kinds only operator admins create (catalog sync creates them later).
+    /// Kinds only operator admins create by hand (catalog sync makes them too).
     pub fn operator_only(self) -> bool {
         matches!(self, Kind::Channel | Kind::Programme)
     }

@@ -1,10 +1,11 @@
 //! Conversions between the domain and rooms.proto's messages.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use hearth_proto::{
     hearth::{
         common::v1::{MediaRef, UserRef, media_ref},
+        provider::v1 as provider,
         rooms::v1 as pb,
     },
     wkt,
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{
+        catalog,
         fields::{Media, MediaInput, Settings},
         playback::{Cause, Group, MemberPlayback, Readiness, Status},
         roles::{Kind, PlaybackPolicy, Role, Visibility},
@@ -32,6 +34,12 @@ pub fn timestamp_ms(ms: i64) -> wkt::Timestamp {
 
 pub fn timestamp(at: OffsetDateTime) -> wkt::Timestamp {
     wkt::Timestamp { seconds: at.unix_timestamp(), nanos: at.nanosecond() as i32 }
+}
+
+/// A Timestamp from another service as a time; `None` when out of range.
+pub fn datetime(ts: &wkt::Timestamp) -> Option<OffsetDateTime> {
+    let nanos = i128::from(ts.seconds) * 1_000_000_000 + i128::from(ts.nanos.clamp(0, 999_999_999));
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
 }
 
 pub fn duration_ms(ms: i64) -> wkt::Duration {
@@ -196,9 +204,62 @@ pub fn room(row: &RoomRow, online_count: u64, defaults: SettingDefaults) -> pb::
         update_time: Some(timestamp(row.updated_at)),
         member_count: row.member_count.max(0) as u64,
         online_count,
-        open_time: None,
-        archive_time: None,
+        open_time: row.open_time.map(timestamp),
+        archive_time: row.archive_time.map(timestamp),
     }
+}
+
+/// A parental rating as shown ("FSK 12"; the value alone without a system).
+fn rating_display(ratings: &[provider::ParentalRating]) -> String {
+    ratings
+        .iter()
+        .find(|r| !r.value.trim().is_empty())
+        .map(|r| match r.system.trim() {
+            "" => r.value.trim().to_owned(),
+            system => format!("{system} {}", r.value.trim()),
+        })
+        .unwrap_or_default()
+}
+
+fn first_text(texts: &[provider::LocalizedString]) -> &str {
+    texts.iter().map(|t| t.value.as_str()).find(|t| !t.trim().is_empty()).unwrap_or_default()
+}
+
+/// A guide programme as a room shows it: the first title, subtitle and
+/// description (clients localise through the catalog when they need to),
+/// the description cut to 500 characters, the first image, and the
+/// programme room when there is one.
+pub fn programme_info(p: &provider::Programme, room: Option<Uuid>) -> pb::ProgrammeInfo {
+    pb::ProgrammeInfo {
+        programme_id: p.programme_id.clone(),
+        channel_id: p.channel_id.clone(),
+        title: catalog::room_title(p.titles.iter().map(|t| t.value.as_str()), &p.programme_id, 300),
+        subtitle: catalog::clean_text(first_text(&p.subtitles), 300, false),
+        description: catalog::clean_text(first_text(&p.descriptions), catalog::INFO_DESCRIPTION_MAX, true),
+        start_time: p.start_time,
+        end_time: p.end_time,
+        season: p.season,
+        episode: p.episode,
+        image_url: p
+            .images
+            .iter()
+            .map(|i| i.url.trim())
+            .find(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .unwrap_or_default()
+            .to_owned(),
+        parental_rating: rating_display(&p.parental_ratings),
+        room_id: room.map(|r| r.to_string()).unwrap_or_default(),
+    }
+}
+
+/// A channel's now/next; `rooms` maps programme ids to their rooms.
+pub fn now_next(
+    now: Option<&provider::Programme>,
+    next: Option<&provider::Programme>,
+    rooms: &HashMap<String, Uuid>,
+) -> pb::NowNext {
+    let info = |p: &provider::Programme| programme_info(p, rooms.get(&p.programme_id).copied());
+    pb::NowNext { now: now.map(info), next: next.map(info) }
 }
 
 pub fn readiness(r: Readiness) -> pb::Readiness {
@@ -264,7 +325,12 @@ pub fn playback(g: &Group) -> pb::PlaybackState {
         live,
         target_latency: live.then(|| duration_ms(g.target_latency_ms)),
         wait_deadline: (g.status == Status::Waiting).then(|| timestamp_ms(g.wait_deadline_ms)),
-        not_entitled_user_ids: Vec::new(),
+        not_entitled_user_ids: g
+            .not_entitled
+            .iter()
+            .take(catalog::NOT_ENTITLED_LISTED_MAX)
+            .map(Uuid::to_string)
+            .collect(),
     }
 }
 
@@ -314,6 +380,45 @@ mod tests {
         assert_eq!(duration_ms(2_250), wkt::Duration { seconds: 2, nanos: 250_000_000 });
         assert_eq!(position_ms(Some(&wkt::Duration { seconds: 3, nanos: 5_000_000 })).unwrap(), Some(3_005));
         assert!(position_ms(Some(&wkt::Duration { seconds: -3, nanos: 0 })).is_err());
+    }
+
+    #[test]
+    fn programmes_convert_to_programme_info() {
+        let text = |v: &str| provider::LocalizedString { language: "de".into(), value: v.into() };
+        let programme = provider::Programme {
+            programme_id: "ard@1".into(),
+            channel_id: "ard".into(),
+            start_time: Some(wkt::Timestamp { seconds: 100, nanos: 0 }),
+            end_time: Some(wkt::Timestamp { seconds: 200, nanos: 0 }),
+            titles: vec![text(""), text("Tagesschau\u{0007}")],
+            subtitles: vec![text("Folge 1")],
+            descriptions: vec![text(&"x".repeat(900))],
+            season: Some(1),
+            episode: Some(4),
+            images: vec![provider::Image { url: "https://img.example/t.jpg".into(), ..Default::default() }],
+            parental_ratings: vec![provider::ParentalRating { system: "FSK".into(), value: "12".into(), min_age: 12 }],
+            ..Default::default()
+        };
+        let room = Uuid::now_v7();
+        let info = programme_info(&programme, Some(room));
+        assert_eq!((info.title.as_str(), info.subtitle.as_str()), ("Tagesschau", "Folge 1"));
+        assert_eq!(info.description.chars().count(), 500);
+        assert_eq!((info.season, info.episode), (Some(1), Some(4)));
+        assert_eq!(info.image_url, "https://img.example/t.jpg");
+        assert_eq!(info.parental_rating, "FSK 12");
+        assert_eq!(info.room_id, room.to_string());
+        assert_eq!(info.start_time.map(|t| t.seconds), Some(100));
+        let bare = provider::Programme { programme_id: "p".into(), ..Default::default() };
+        let info = programme_info(&bare, None);
+        assert_eq!((info.title.as_str(), info.room_id.as_str(), info.parental_rating.as_str()), ("p", "", ""));
+        let rooms = HashMap::from([("ard@1".to_owned(), room)]);
+        let nn = now_next(Some(&programme), None, &rooms);
+        assert_eq!(nn.now.map(|n| n.room_id), Some(room.to_string()));
+        assert!(nn.next.is_none());
+        assert_eq!(
+            datetime(&wkt::Timestamp { seconds: 1, nanos: 5 }).map(|t| t.unix_timestamp_nanos()),
+            Some(1_000_000_005)
+        );
     }
 
     #[test]

@@ -149,6 +149,25 @@ impl RoomsApi {
         let members = self.store.existing_members(room, &users).await?;
         let banned = self.store.banned_among(room, &users).await?;
         let known = self.profiles.existing(&users).await;
+        // Every member must be entitled to the room's media: invitees who
+        // are not are skipped (asked once, for those not skipped already).
+        let candidates: Vec<Uuid> = users
+            .iter()
+            .copied()
+            .filter(|u| !members.contains(u) && !banned.contains(u))
+            .filter(|u| known.as_ref().is_none_or(|known| known.contains(u)))
+            .collect();
+        let not_entitled: Vec<Uuid> = match self.current_media(&access.room).await? {
+            Some(media) if !candidates.is_empty() => self
+                .catalog
+                .entitlements(&candidates, &media)
+                .await?
+                .into_iter()
+                .filter(|d| d.denial.is_some())
+                .map(|d| d.user)
+                .collect(),
+            _ => Vec::new(),
+        };
         let mut response = pb::InviteUsersResponse::default();
         let expires = time::OffsetDateTime::now_utc() + lifetime;
         for user in users {
@@ -158,6 +177,8 @@ impl RoomsApi {
                 Some(pb::InviteSkipReason::Banned)
             } else if known.as_ref().is_some_and(|known| !known.contains(&user)) {
                 Some(pb::InviteSkipReason::UserNotFound)
+            } else if not_entitled.contains(&user) {
+                Some(pb::InviteSkipReason::NotEntitled)
             } else {
                 None
             };

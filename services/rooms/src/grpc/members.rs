@@ -48,6 +48,15 @@ impl RoomsApi {
         if access.room.visibility() == Visibility::Private && invite_code.is_none() && !caller.admin {
             return Err(RoomsError::NotFound("room_not_found", "no such room"));
         }
+        if access.room.scheduled() {
+            return Err(RoomsError::Precondition(
+                "room_not_open",
+                "the room is not open yet: it opens shortly before its programme starts".into(),
+            ));
+        }
+        // Every member must be entitled to the room's media, whatever the kind.
+        let media = self.current_media(&access.room).await?;
+        self.ensure_entitled(caller, media.as_ref(), false).await?;
         let joined = self.store.join(room, caller.id, invite_code).await?;
         let access =
             self.store.access(room, caller.id).await?.ok_or(RoomsError::NotFound("room_not_found", "no such room"))?;

@@ -56,6 +56,8 @@ pub struct RoomsApi {
     pub(crate) tokens: TokenKeys,
     pub(crate) config: RoomsConfig,
     pub(crate) profiles: hearth_platform::profiles::Profiles,
+    /// The provider role's catalog: entitlement and now/next.
+    pub(crate) catalog: crate::catalog::Catalog,
 }
 
 /// The authenticated caller.
@@ -75,6 +77,14 @@ fn user_id(field: &str, raw: &str) -> Result<Uuid> {
 
 fn invalid(field: &str, reason: &str) -> RoomsError {
     RoomsError::InvalidField(FieldError::new(field, reason))
+}
+
+/// The refusal of a user the catalog refused.
+fn not_entitled(decision: &crate::domain::catalog::Decision, resolve: bool) -> RoomsError {
+    if resolve && decision.denial == Some(crate::domain::catalog::Denial::UnknownItem) {
+        return RoomsError::NotFound("media_not_found", "the media is not in the TV catalog");
+    }
+    RoomsError::Denied("not_entitled", decision.refusal_message())
 }
 
 impl RoomsApi {
@@ -148,14 +158,14 @@ impl RoomsApi {
         }
     }
 
-    async fn room_pb(&self, row: &RoomRow) -> Result<pb::Room> {
+    pub(crate) async fn room_pb(&self, row: &RoomRow) -> Result<pb::Room> {
         let (online, _) = self.state.counts(row.id).await?;
         Ok(convert::room(row, online, self.defaults()))
     }
 
     /// Creates the group state of a room that has none: at creation, or
     /// after Redis lost it (cause RESET, announced so clients re-sync).
-    async fn init_playback(&self, room: &RoomRow, cause: Cause) -> Result<Stored> {
+    pub(crate) async fn init_playback(&self, room: &RoomRow, cause: Cause) -> Result<Stored> {
         loop {
             let stored = self.state.load_playback(room.id).await?;
             if stored.present {
@@ -164,7 +174,7 @@ impl RoomsApi {
             let mut group = match room.media() {
                 Some(media) => Group::default().change_media(
                     "",
-                    Zap { media, position: 0, autoplay: false, cause },
+                    Zap { media, position: 0, autoplay: false, cause, skipped: Vec::new() },
                     &self.timing(room),
                     now_ms(),
                 ),
@@ -250,8 +260,83 @@ impl RoomsApi {
             queue: stored.queue.iter().map(convert::queue_item).collect(),
             version,
             server_time: Some(convert::timestamp_ms(now_ms())),
-            now_next: None,
+            now_next: self.room_now_next(&access.room).await?,
         })
+    }
+
+    /// The guide around now of a CHANNEL or PROGRAMME room (its programme's
+    /// channel); `None` for other rooms, without a catalog, or when the
+    /// catalog cannot answer (a snapshot never fails for it).
+    async fn room_now_next(&self, room: &RoomRow) -> Result<Option<pb::NowNext>> {
+        let channel = match (room.guide_channel(), room.kind(), room.media()) {
+            (Some(channel), _, _) => channel,
+            // A programme room not made by catalog sync: its programme says.
+            (None, crate::domain::roles::Kind::Programme, Some(crate::domain::fields::Media::Programme(id))) => {
+                match self.catalog.programme(&id).await {
+                    Some(programme) => programme.channel_id,
+                    None => return Ok(None),
+                }
+            }
+            _ => return Ok(None),
+        };
+        match self.catalog.now_next(&channel).await {
+            Some(value) => Ok(Some(self.now_next_info(&value).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Now/next as rooms show it, with the programme rooms that exist.
+    pub(crate) async fn now_next_info(
+        &self,
+        value: &hearth_proto::hearth::provider::v1::ChannelNowNext,
+    ) -> Result<pb::NowNext> {
+        let ids: Vec<String> =
+            [&value.now, &value.next].into_iter().flatten().map(|p| p.programme_id.clone()).collect();
+        let rooms = self.store.programme_rooms(&ids).await?;
+        Ok(convert::now_next(value.now.as_ref(), value.next.as_ref(), &rooms))
+    }
+
+    /// Refuses `caller` unless the catalog says they may watch `media`
+    /// (PERMISSION_DENIED `not_entitled`, with the provider's message).
+    /// Stream URLs and rooms without media need nothing. Operator admins
+    /// are exempt: they moderate channel and programme rooms whatever
+    /// their own TV subscription. `resolve`: an item the catalog does not
+    /// know is NOT_FOUND `media_not_found` (creating a room, changing
+    /// media) rather than a refusal.
+    pub(crate) async fn ensure_entitled(
+        &self,
+        caller: Caller,
+        media: Option<&crate::domain::fields::Media>,
+        resolve: bool,
+    ) -> Result<()> {
+        let Some(media) = media else { return Ok(()) };
+        if caller.admin {
+            return Ok(());
+        }
+        let decisions = self.catalog.entitlements(&[caller.id], media).await?;
+        match crate::domain::catalog::skipped_members(caller.id, &decisions) {
+            Ok(_) => Ok(()),
+            Err(refused) => Err(not_entitled(&refused.0, resolve)),
+        }
+    }
+
+    /// What joining the room means watching: the group's media when the
+    /// group has one (a watch party may have zapped since it was created),
+    /// else the room's own.
+    pub(crate) async fn current_media(&self, room: &RoomRow) -> Result<Option<crate::domain::fields::Media>> {
+        if matches!(room.kind(), crate::domain::roles::Kind::Channel | crate::domain::roles::Kind::Programme) {
+            return Ok(room.media());
+        }
+        Ok(self.state.load_playback(room.id).await?.group.media.or_else(|| room.media()))
+    }
+
+    /// A guest (not a member) of a CHANNEL room must be entitled to the
+    /// channel to watch along (GetRoomSnapshot, entering as a guest).
+    pub(crate) async fn ensure_guest_entitled(&self, access: &Access, caller: Caller) -> Result<()> {
+        if access.member.is_some() || access.room.kind() != crate::domain::roles::Kind::Channel {
+            return Ok(());
+        }
+        self.ensure_entitled(caller, access.room.media().as_ref(), false).await
     }
 
     /// Publishes presence totals now, or lets the sweeper publish them

@@ -13,7 +13,8 @@ use uuid::Uuid;
 use super::{Caller, PER_USER_EVENTS_MAX_ONLINE, RoomsApi, convert, invalid, room_id};
 use crate::{
     domain::{
-        fields,
+        catalog,
+        fields::{self, Media},
         playback::{Cause, Group, Holders, MemberPlayback, Readiness, Status, Timing, Zap},
         roles::Kind,
     },
@@ -247,6 +248,65 @@ impl RoomsApi {
         Ok(pb::SetRateResponse { playback: Some(convert::playback(&group)) })
     }
 
+    /// Who a "zap together" to `media` leaves behind: the caller and every
+    /// member are asked in one go (batches of 1000). A refused caller stops
+    /// it (PERMISSION_DENIED `not_entitled`, NOT_FOUND `media_not_found`
+    /// for an item the catalog does not know); refused members are
+    /// returned, to be skipped. Operator admins are exempt themselves.
+    async fn zap_entitlement(&self, room: &RoomRow, caller: Caller, media: &Media) -> Result<Vec<Uuid>> {
+        if catalog::entitlement_target(media).is_none() {
+            return Ok(Vec::new());
+        }
+        let mut users = vec![caller.id];
+        users.extend(self.store.member_ids(room.id).await?.into_iter().filter(|u| *u != caller.id));
+        let mut decisions = self.catalog.entitlements(&users, media).await?;
+        if caller.admin
+            && let Some(own) = decisions.iter_mut().find(|d| d.user == caller.id)
+        {
+            *own = catalog::Decision::allowed(caller.id);
+        }
+        catalog::skipped_members(caller.id, &decisions).map_err(|refused| super::not_entitled(&refused.0, true))
+    }
+
+    /// Checks made before the catalog is asked, so that a refused command
+    /// costs no entitlement call: archived room, playback policy, fixed media.
+    async fn zap_allowed(&self, raw_room: &str, caller: Caller) -> Result<RoomRow> {
+        let access = self.viewable(room_id(raw_room)?, caller).await?;
+        if access.room.archived() {
+            return Err(RoomsError::Precondition("room_archived", "the room is archived".into()));
+        }
+        Self::actor(&access, caller).may_control_playback(access.room.settings.playback_policy)?;
+        media_changeable(&access.room)?;
+        Ok(access.room)
+    }
+
+    /// Members skipped by a change of media report FAILED for its version
+    /// on their behalf: they cannot play it, so the group never waits for
+    /// them; they see themselves in PlaybackState.not_entitled_user_ids
+    /// (and their FAILED readiness), stay members, and keep the previous
+    /// media on their own player. A READY report of theirs for a later
+    /// version makes them hold the group again.
+    async fn release_skipped(&self, room: &RoomRow, group: &Group) -> Result<()> {
+        if group.not_entitled.is_empty() {
+            return Ok(());
+        }
+        let current = self.state.member_playback(room.id, &group.not_entitled).await?;
+        let failed: Vec<(Uuid, MemberPlayback)> = group
+            .not_entitled
+            .iter()
+            .zip(current)
+            .map(|(user, record)| {
+                (*user, MemberPlayback { readiness: Readiness::Failed, version: group.version, ..record })
+            })
+            .collect();
+        self.state.set_member_playback(room.id, &failed).await?;
+        self.announce_readiness(room.id, &failed, group.version).await?;
+        if group.status == Status::Waiting {
+            self.try_finish_wait(room).await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn change_media(
         &self,
         caller: Caller,
@@ -257,15 +317,31 @@ impl RoomsApi {
         let position = convert::position_ms(req.position.as_ref())
             .map_err(|convert::Malformed| invalid("position", "must be a non-negative duration"))?
             .unwrap_or(0);
+        let room = self.zap_allowed(&req.room_id, caller).await?;
+        let skipped = self.zap_entitlement(&room, caller, &media).await?;
         let by = caller.id.to_string();
         let (group, _) = self
             .command(&req.room_id, caller, req.expected_version, |room, stored, _, timing, now| {
                 media_changeable(room)?;
-                let zap = Zap { media: media.clone(), position, autoplay: req.autoplay, cause: Cause::ChangeMedia };
+                let zap = Zap {
+                    media: media.clone(),
+                    position,
+                    autoplay: req.autoplay,
+                    cause: Cause::ChangeMedia,
+                    skipped: skipped.clone(),
+                };
                 Ok(Change::State(stored.group.change_media(&by, zap, timing, now)))
             })
             .await?;
-        Ok(pb::ChangeMediaResponse { playback: Some(convert::playback(&group)), not_entitled: Vec::new() })
+        self.release_skipped(&room, &group).await?;
+        let not_entitled = self.user_refs(&group.not_entitled).await;
+        Ok(pb::ChangeMediaResponse { playback: Some(convert::playback(&group)), not_entitled })
+    }
+
+    /// UserRefs of `users`, in order.
+    async fn user_refs(&self, users: &[Uuid]) -> Vec<hearth_proto::hearth::common::v1::UserRef> {
+        let mut refs = self.profiles.refs(users).await;
+        users.iter().map(|u| refs.remove(u).unwrap_or_else(|| convert::user_ref(*u))).collect()
     }
 
     pub(crate) async fn update_queue(
@@ -344,7 +420,18 @@ impl RoomsApi {
         Ok(pb::UpdateQueueResponse { queue: queue.iter().map(convert::queue_item).collect(), version })
     }
 
+    /// As ChangeMedia with the head of the queue. The head is read first to
+    /// ask the catalog about it; if the queue changed meanwhile the command
+    /// is refused as `version_conflict` (the members were asked about other
+    /// media).
     pub(crate) async fn play_next(&self, caller: Caller, req: pb::PlayNextRequest) -> Result<pb::PlayNextResponse> {
+        let room = self.zap_allowed(&req.room_id, caller).await?;
+        let head = self.state.load_playback(room.id).await?.queue.first().cloned();
+        let skipped = match &head {
+            Some(head) => self.zap_entitlement(&room, caller, &head.media).await?,
+            None => Vec::new(),
+        };
+        let checked = head.map(|h| h.item_id);
         let by = caller.id.to_string();
         let (group, queue) = self
             .command(&req.room_id, caller, req.expected_version, |room, stored, _, timing, now| {
@@ -354,15 +441,28 @@ impl RoomsApi {
                     return Err(crate::domain::playback::PlaybackError::QueueEmpty.into());
                 }
                 let head = queue.remove(0);
-                let zap = Zap { media: head.media, position: 0, autoplay: true, cause: Cause::PlayNext };
+                if Some(head.item_id) != checked {
+                    return Err(RoomsError::Precondition(
+                        "version_conflict",
+                        "the queue changed meanwhile; re-read it and retry".into(),
+                    ));
+                }
+                let zap = Zap {
+                    media: head.media,
+                    position: 0,
+                    autoplay: true,
+                    cause: Cause::PlayNext,
+                    skipped: skipped.clone(),
+                };
                 let next = stored.group.change_media(&by, zap, timing, now);
                 Ok(Change::Both(next, queue))
             })
             .await?;
+        self.release_skipped(&room, &group).await?;
         Ok(pb::PlayNextResponse {
             playback: Some(convert::playback(&group)),
             queue: queue.iter().map(convert::queue_item).collect(),
-            not_entitled: Vec::new(),
+            not_entitled: self.user_refs(&group.not_entitled).await,
         })
     }
 

@@ -29,7 +29,9 @@ impl RoomsApi {
         let (access, joined) = if req.join || code.is_some() {
             self.join_flow(room, caller, code).await?
         } else {
-            (self.viewable(room, caller).await?, false)
+            let access = self.viewable(room, caller).await?;
+            self.ensure_guest_entitled(&access, caller).await?;
+            (access, false)
         };
         let first =
             self.state.enter(room, caller.id, connection, self.lease_expiry(), rtt.map(|r| r.min(10_000))).await?;

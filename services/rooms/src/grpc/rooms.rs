@@ -86,6 +86,8 @@ impl RoomsApi {
         let settings = self.settings(req.settings.as_ref(), Settings::default())?;
         let capacity = fields::capacity(kind, settings.capacity, self.limits())?;
         let request_id = fields::request_id(&req.request_id)?;
+        // The creator is the first member: they must be entitled too.
+        self.ensure_entitled(caller, media.as_ref(), true).await?;
         let row = self
             .store
             .create_room(&NewRoom {
@@ -117,6 +119,7 @@ impl RoomsApi {
         req: pb::GetRoomSnapshotRequest,
     ) -> Result<pb::GetRoomSnapshotResponse> {
         let access = self.viewable(room_id(&req.room_id)?, caller).await?;
+        self.ensure_guest_entitled(&access, caller).await?;
         Ok(pb::GetRoomSnapshotResponse { snapshot: Some(self.snapshot(&access, caller).await?) })
     }
 
