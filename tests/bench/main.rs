@@ -10,6 +10,8 @@
 //! - `bench polls`: thousands of distinct voters into one poll at once;
 //!   votes/s, vote latency and exact final tallies, batched vote writer
 //!   next to one write per vote.
+//! - `bench recs`: recommendation lists under an open-loop load; p50/p99
+//!   next to a gRPC health check at the same rate.
 //!
 //! All need the same local Postgres, Redis and NATS as the integration
 //! tests (tests/harness).
@@ -19,6 +21,7 @@ mod chat;
 mod model;
 mod polls;
 mod proc;
+mod recs;
 mod storm;
 mod sync;
 mod voters;
@@ -58,6 +61,8 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Voting storm: N distinct voters into one poll at once.
     Polls(polls::PollsArgs),
+    /// Recommendation latency at a fixed request rate.
+    Recs(recs::RecsArgs),
     /// Child process of polls: a share of the voters, voting when told.
     #[command(hide = true)]
     PollsVoters(voters::VotersArgs),
@@ -98,6 +103,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Chat(args) => chat::run(args).await?,
         Command::Polls(args) => polls::run(args).await?,
+        Command::Recs(args) => recs::run(args).await?,
         Command::PollsVoters(args) => {
             voters::serve(args).await?;
             true

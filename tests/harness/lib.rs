@@ -29,6 +29,23 @@ pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
     request
 }
 
+/// Polls `probe` every 200 ms until it yields a value; panics after 30 s
+/// naming `what` (state that settles asynchronously: consumers, sweepers).
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Base URLs of the real services (override with the usual HEARTH_* vars).
 fn base_url(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())

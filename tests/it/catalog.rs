@@ -21,7 +21,7 @@ use hearth_proto::{
     identity::ExchangeProviderTokenRequest,
 };
 use hearth_provider_m3u::{AdapterConfig, Running, start};
-use hearth_tests::{TestApp, authed};
+use hearth_tests::{TestApp, authed, eventually};
 use prost::Message;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -154,21 +154,6 @@ async fn stream_events(app: &TestApp, subject: &str) -> Vec<Envelope> {
         out.push(Envelope::decode(message.payload.as_ref()).expect("envelope"));
     }
     out
-}
-
-async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 #[tokio::test]

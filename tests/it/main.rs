@@ -12,6 +12,7 @@ mod predictions;
 mod provider_sign_in;
 mod qna;
 mod quizzes;
+mod recommendations;
 mod rooms;
 mod sync;
 mod tokens;

@@ -5,7 +5,8 @@
 //! (pure), `store` (Postgres, schema `chat`), `state` (Redis), `events`
 //! (NATS), `error` (one error type mapped to gRPC statuses), plus `convert`
 //! (rows ↔ protos), and what every replica runs besides requests: the
-//! outbox `relay`, the `audit` consumer and the held-message `sweeper`.
+//! outbox `relay`, the `audit` consumer, the held-message `sweeper` and the
+//! `signals` task that feeds the recommendations role.
 
 pub mod audit;
 pub mod convert;
@@ -15,6 +16,7 @@ pub mod events;
 pub mod grpc;
 pub mod publisher;
 pub mod relay;
+pub mod signals;
 pub mod state;
 pub mod store;
 pub mod sweeper;
@@ -52,7 +54,8 @@ pub struct Chat {
 
 impl Chat {
     /// Wires the role onto shared connections and starts its outbox relay,
-    /// live-reaction flusher, audit consumer and held-message sweeper.
+    /// live-reaction flusher, audit consumer, held-message sweeper and
+    /// engagement-signal task.
     pub async fn new(deps: &Deps, shutdown: CancellationToken) -> Result<Self, hearth_platform::grpc::GrpcError> {
         let events = events::Events::new(deps.nats.clone());
         events.ensure_stream().await;
@@ -71,6 +74,7 @@ impl Chat {
             state,
             events,
             publisher,
+            signals: signals::Signals::spawn(deps.nats.clone(), shutdown.clone()),
             tokens: deps.tokens.clone(),
             config: deps.config.chat.clone(),
             rooms: RoomAccessServiceClient::new(channel(&services.rooms_url)?),

@@ -14,6 +14,7 @@ use hearth_proto::{
             predictions_service_client::PredictionsServiceClient, qna_service_client::QnaServiceClient,
             quiz_service_client::QuizServiceClient,
         },
+        recommendations::v1::recommendations_service_client::RecommendationsServiceClient,
         rooms::v1::{
             room_presence_service_client::RoomPresenceServiceClient, rooms_service_client::RoomsServiceClient,
         },
@@ -34,6 +35,10 @@ pub struct Clients {
     pub qna: QnaServiceClient<TracedChannel>,
     /// Batched votes (`ws::votes`).
     pub votes: PollsGatewayServiceClient<TracedChannel>,
+    /// The recommendations role (frames 110–119); None when
+    /// `services.recommendations_url` is empty (not deployed), so those
+    /// frames are answered `unsupported`.
+    pub recommendations: Option<RecommendationsServiceClient<TracedChannel>>,
     identity_health: tonic_health::pb::health_client::HealthClient<TracedChannel>,
 }
 
@@ -43,7 +48,16 @@ impl Clients {
         let rooms = grpc::channel(&config.rooms_url, config.connect_timeout, config.request_timeout)?;
         let chat = grpc::channel(&config.chat_url, config.connect_timeout, config.request_timeout)?;
         let polls = grpc::channel(&config.polls_url, config.connect_timeout, config.request_timeout)?;
+        let recommendations = match config.recommendations_url.trim() {
+            "" => None,
+            url => Some(RecommendationsServiceClient::new(grpc::channel(
+                url,
+                config.connect_timeout,
+                config.request_timeout,
+            )?)),
+        };
         Ok(Self {
+            recommendations,
             chat: ChatServiceClient::new(chat),
             polls: PollsServiceClient::new(polls.clone()),
             quizzes: QuizServiceClient::new(polls.clone()),

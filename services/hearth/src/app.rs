@@ -46,6 +46,7 @@ pub async fn migrate(config: &Config) -> Result<(), AppError> {
     hearth_chat::migrate(config).await?;
     hearth_polls::migrate(config).await?;
     hearth_provider::migrate(config).await?;
+    hearth_recommendations::migrate(config).await?;
     Ok(())
 }
 
@@ -74,6 +75,9 @@ impl App {
             if roles.contains(&Role::Provider) {
                 config.services.provider_url = format!("http://{}", loopback(local));
             }
+            if roles.contains(&Role::Recommendations) {
+                config.services.recommendations_url = format!("http://{}", loopback(local));
+            }
             Some((listener, local))
         } else {
             None
@@ -90,6 +94,9 @@ impl App {
                 Role::Polls => hearth_polls::Polls::new(&deps, shutdown.clone()).await?.register(&mut services),
                 Role::Provider => {
                     hearth_provider::Provider::new(&deps, shutdown.clone()).await?.register(&mut services)
+                }
+                Role::Recommendations => {
+                    hearth_recommendations::Recommendations::new(&deps, shutdown.clone()).await?.register(&mut services)
                 }
                 Role::Gateway => {}
             }

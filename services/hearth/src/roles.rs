@@ -11,11 +11,13 @@ pub enum Role {
     Chat,
     Polls,
     Provider,
+    Recommendations,
 }
 
 impl Role {
     /// Every role this release can run, in start order.
-    pub const ALL: &[Role] = &[Role::Identity, Role::Provider, Role::Rooms, Role::Chat, Role::Polls, Role::Gateway];
+    pub const ALL: &[Role] =
+        &[Role::Identity, Role::Provider, Role::Rooms, Role::Chat, Role::Polls, Role::Recommendations, Role::Gateway];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -25,6 +27,7 @@ impl Role {
             Role::Chat => "chat",
             Role::Polls => "polls",
             Role::Provider => "provider",
+            Role::Recommendations => "recommendations",
         }
     }
 }
@@ -35,17 +38,11 @@ impl fmt::Display for Role {
     }
 }
 
-/// Roles of the architecture whose code has not landed yet: named so that
-/// asking for one gets a clear refusal rather than "unknown role".
-const PLANNED: &[&str] = &["recommendations"];
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoleError {
     #[error(
-        "role `{0}` is part of Hearth's design but not available in this release; available roles: gateway, identity, provider, rooms, chat, polls"
+        "unknown role `{0}`; available roles: all, gateway, identity, provider, rooms, chat, polls, recommendations"
     )]
-    NotAvailable(String),
-    #[error("unknown role `{0}`; available roles: all, gateway, identity, provider, rooms, chat, polls")]
     Unknown(String),
     #[error("no roles given")]
     Empty,
@@ -62,7 +59,7 @@ impl FromStr for Role {
             "chat" => Ok(Role::Chat),
             "polls" => Ok(Role::Polls),
             "provider" => Ok(Role::Provider),
-            other if PLANNED.contains(&other) => Err(RoleError::NotAvailable(other.to_owned())),
+            "recommendations" => Ok(Role::Recommendations),
             other => Err(RoleError::Unknown(other.to_owned())),
         }
     }
@@ -95,14 +92,22 @@ mod tests {
     fn all_expands_and_lists_dedupe() {
         assert_eq!(
             parse("all").unwrap(),
-            vec![Role::Identity, Role::Provider, Role::Rooms, Role::Chat, Role::Polls, Role::Gateway]
+            vec![
+                Role::Identity,
+                Role::Provider,
+                Role::Rooms,
+                Role::Chat,
+                Role::Polls,
+                Role::Recommendations,
+                Role::Gateway
+            ]
         );
         assert_eq!(parse("gateway, identity,gateway").unwrap(), vec![Role::Identity, Role::Gateway]);
     }
 
     #[test]
-    fn planned_and_unknown_roles_are_refused_clearly() {
-        assert!(matches!(parse("gateway,recommendations"), Err(RoleError::NotAvailable(r)) if r == "recommendations"));
+    fn every_role_parses_and_unknown_roles_are_refused_clearly() {
+        assert_eq!(parse("gateway,recommendations").unwrap(), vec![Role::Recommendations, Role::Gateway]);
         assert!(matches!(parse("teapot"), Err(RoleError::Unknown(_))));
         assert_eq!(parse(""), Err(RoleError::Empty));
     }

@@ -501,6 +501,35 @@ impl IdentityService for IdentityApi {
         )
     }
 
+    async fn batch_check_blocks(
+        &self,
+        request: Request<pb::BatchCheckBlocksRequest>,
+    ) -> std::result::Result<Response<pb::BatchCheckBlocksResponse>, Status> {
+        reply(
+            async {
+                let claims = self.keys.authenticate(request.metadata())?;
+                if !claims.is_service() {
+                    return Err(IdentityError::ServicesOnly("BatchCheckBlocks"));
+                }
+                let request = request.into_inner();
+                let user = domain::user_id("user_id", &request.user_id)?;
+                if request.other_user_ids.is_empty() || request.other_user_ids.len() > 1000 {
+                    return Err(domain_field("other_user_ids", "must hold 1–1000 ids"));
+                }
+                let others = request
+                    .other_user_ids
+                    .iter()
+                    .map(|id| domain::user_id("other_user_ids", id))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                let blocked = self.store.blocks_with(user, &others).await?;
+                Ok(pb::BatchCheckBlocksResponse {
+                    blocked_user_ids: others.iter().filter(|o| blocked.contains(o)).map(Uuid::to_string).collect(),
+                })
+            }
+            .await,
+        )
+    }
+
     async fn batch_get_provider_links(
         &self,
         request: Request<pb::BatchGetProviderLinksRequest>,

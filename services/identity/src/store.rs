@@ -134,6 +134,19 @@ impl Store {
         .await?)
     }
 
+    /// Which of `others` have a block with `user`, either way.
+    pub async fn blocks_with(&self, user: Uuid, others: &[Uuid]) -> Result<std::collections::HashSet<Uuid>> {
+        let rows: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT CASE WHEN blocker_id = $1 THEN blocked_id ELSE blocker_id END FROM identity.blocks \
+              WHERE (blocker_id = $1 AND blocked_id = ANY($2)) OR (blocked_id = $1 AND blocker_id = ANY($2))",
+        )
+        .bind(user)
+        .bind(others)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// Provider links of Hearth users or of provider users (whichever
     /// list is given), as (user, provider user) pairs.
     pub async fn provider_links(&self, users: &[Uuid], accounts: &[String]) -> Result<Vec<(Uuid, String)>> {

@@ -28,6 +28,7 @@ pub struct Config {
     pub rooms: RoomsConfig,
     pub chat: ChatConfig,
     pub polls: PollsConfig,
+    pub recommendations: RecommendationsConfig,
     pub services: ServicesConfig,
     pub provider: ProviderConfig,
     pub telemetry: TelemetryConfig,
@@ -521,6 +522,51 @@ impl Default for ProviderConfig {
     }
 }
 
+/// Recommendations-role settings: how fast taste and trends fade, and
+/// how the model is recomputed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecommendationsConfig {
+    /// A viewer's interest in an item halves every this long.
+    #[serde(with = "humantime_serde")]
+    pub affinity_half_life: Duration,
+    /// Trending scores halve every this long (at least 5 minutes).
+    #[serde(with = "humantime_serde")]
+    pub trending_half_life: Duration,
+    /// How often the leader recomputes because-you-watched.
+    #[serde(with = "humantime_serde")]
+    pub recompute_interval: Duration,
+    /// Users active within this window train the model.
+    #[serde(with = "humantime_serde")]
+    pub model_window: Duration,
+    /// Most items the model covers (EASE is cubic in items).
+    pub model_max_items: u32,
+    /// EASE's L2 regularisation λ.
+    pub ease_lambda: f64,
+    /// Length of each precomputed list.
+    pub top_n: u32,
+    /// Most followed users considered for friends-watching.
+    pub max_friends: u32,
+    /// Shares one user may send per hour.
+    pub shares_per_hour: u32,
+}
+
+impl Default for RecommendationsConfig {
+    fn default() -> Self {
+        Self {
+            affinity_half_life: Duration::from_secs(30 * 86_400),
+            trending_half_life: Duration::from_secs(3600),
+            recompute_interval: Duration::from_secs(600),
+            model_window: Duration::from_secs(90 * 86_400),
+            model_max_items: 20_000,
+            ease_lambda: 500.0,
+            top_n: 100,
+            max_friends: 1000,
+            shares_per_hour: 20,
+        }
+    }
+}
+
 /// Where the gRPC services are, for roles that call them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -529,6 +575,8 @@ pub struct ServicesConfig {
     pub rooms_url: String,
     pub chat_url: String,
     pub polls_url: String,
+    /// The recommendations role (RecommendationsService), for gateways.
+    pub recommendations_url: String,
     /// The provider role (CatalogService: channels, guide, entitlements).
     /// Empty: no catalog, so no now/next in rooms and no entitlement checks.
     pub provider_url: String,
@@ -545,6 +593,7 @@ impl Default for ServicesConfig {
             rooms_url: "http://127.0.0.1:50051".into(),
             chat_url: "http://127.0.0.1:50051".into(),
             polls_url: "http://127.0.0.1:50051".into(),
+            recommendations_url: "http://127.0.0.1:50051".into(),
             provider_url: "http://127.0.0.1:50051".into(),
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(10),

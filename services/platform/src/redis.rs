@@ -121,3 +121,111 @@ mod tests {
         assert_eq!(keys.global("login:u"), "hearth:login:u");
     }
 }
+
+/// A lease in Redis that makes one replica of a role the leader of some
+/// background work (catalog sync, model recomputation); requests are
+/// served by every replica. The holder renews it well within its life; a
+/// dead holder's lease lapses and another replica takes over.
+#[derive(Clone)]
+pub struct Lease {
+    conn: RedisConn,
+    key: String,
+    holder: String,
+    ttl: std::time::Duration,
+}
+
+/// Renews the lease only while this holder still has it.
+const LEASE_RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0";
+
+/// Releases the lease only if this holder has it.
+const LEASE_RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
+impl Lease {
+    /// The lease `name` (under the key prefix) for a new holder.
+    pub fn new(conn: RedisConn, keys: &Keys, name: &str, ttl: std::time::Duration) -> Self {
+        let holder = uuid::Uuid::new_v4().to_string();
+        Self { conn, key: keys.global(&format!("lease:{name}")), holder, ttl }
+    }
+
+    /// Takes the lease if it is free, or renews it if this holder has it.
+    /// True while this holder leads.
+    pub async fn hold(&self) -> Result<bool, redis::RedisError> {
+        let ms = self.ttl.as_millis().max(1) as u64;
+        let mut conn = self.conn.clone();
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(&self.key)
+            .arg(&self.holder)
+            .arg("NX")
+            .arg("PX")
+            .arg(ms)
+            .query_async(&mut conn)
+            .await?;
+        if taken.is_some() {
+            return Ok(true);
+        }
+        let renewed: i64 =
+            redis::Script::new(LEASE_RENEW).key(&self.key).arg(&self.holder).arg(ms).invoke_async(&mut conn).await?;
+        Ok(renewed == 1)
+    }
+
+    /// Gives the lease up (shutdown), if held.
+    pub async fn release(&self) {
+        let script = redis::Script::new(LEASE_RELEASE);
+        let released: Result<i64, _> =
+            script.key(&self.key).arg(&self.holder).invoke_async(&mut self.conn.clone()).await;
+        if let Err(error) = released {
+            tracing::warn!(%error, lease = %self.key, "lease not released; it lapses by itself");
+        }
+    }
+
+    /// Runs `work` whenever this replica holds the lease, until `shutdown`:
+    /// competes every third of the lease's life, renews it as often while
+    /// leading, and cancels `work`'s token when the lease is lost.
+    pub async fn lead<F, Fut>(&self, shutdown: tokio_util::sync::CancellationToken, work: F)
+    where
+        F: Fn(tokio_util::sync::CancellationToken) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let beat = self.ttl / 3;
+        loop {
+            match self.hold().await {
+                Ok(true) => {
+                    tracing::info!(lease = %self.key, "leading");
+                    let leadership = shutdown.child_token();
+                    let keep = async {
+                        loop {
+                            tokio::time::sleep(beat).await;
+                            match self.hold().await {
+                                Ok(true) => {}
+                                Ok(false) => break tracing::warn!(lease = %self.key, "lease taken over"),
+                                Err(error) => break tracing::warn!(%error, lease = %self.key, "lease not renewed"),
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        () = keep => {}
+                        () = work(leadership.clone()) => {}
+                        () = leadership.cancelled() => {}
+                    }
+                    leadership.cancel();
+                    tracing::info!(lease = %self.key, "leadership ended");
+                }
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, lease = %self.key, "cannot reach Redis for the lease"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(beat) => {}
+            }
+        }
+        self.release().await;
+    }
+}

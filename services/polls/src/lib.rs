@@ -5,7 +5,8 @@
 //! (pure), `store` (Postgres, schema `polls`), `state` (Redis), `events`
 //! (NATS), `error` (one error type mapped to gRPC statuses), plus what
 //! every replica runs besides requests: the durable `timers`, the outbox
-//! `relay` and the `live` counter broadcaster.
+//! `relay`, the `live` counter broadcaster and the `signals` task that
+//! feeds the recommendations role.
 
 pub mod domain;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod events;
 pub mod grpc;
 pub mod live;
 pub mod relay;
+pub mod signals;
 pub mod state;
 pub mod store;
 pub mod timers;
@@ -55,7 +57,8 @@ pub struct Polls {
 
 impl Polls {
     /// Wires the role onto shared connections and starts its vote writer,
-    /// timers, outbox relay and live-counter broadcaster.
+    /// timers, outbox relay, live-counter broadcaster and engagement-signal
+    /// task.
     pub async fn new(deps: &Deps, shutdown: CancellationToken) -> Result<Self, hearth_platform::grpc::GrpcError> {
         let events = events::Events::new(deps.nats.clone());
         events.ensure_stream().await;
@@ -79,6 +82,7 @@ impl Polls {
             profiles: hearth_platform::profiles::Profiles::new(Some(identity)),
             credential: ServiceCredential::new(deps.tokens.clone(), "polls", &instance),
             live: live::Live::default(),
+            signals: signals::Signals::spawn(deps.nats.clone(), shutdown.clone()),
             votes: grpc::votes::VoteWriter::detached(),
             config: config.clone(),
         };

@@ -85,12 +85,8 @@ impl Provider {
             ServiceCredential::new(deps.tokens.clone(), "provider", &instance),
         );
         let catalog = catalog::Catalog { store: store.clone(), events };
-        let sync = sync::Sync {
-            catalog: catalog.clone(),
-            state: state.clone(),
-            upstream: upstream.clone(),
-            config: config.clone(),
-        };
+        let lease = hearth_platform::redis::Lease::new(deps.redis.clone(), &deps.keys, "provider-sync", sync::LEASE);
+        let sync = sync::Sync { catalog: catalog.clone(), lease, upstream: upstream.clone(), config: config.clone() };
         tokio::spawn(sync::run(sync, shutdown));
         let entitlements = entitlements::Entitlements {
             upstream,

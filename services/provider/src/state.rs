@@ -1,18 +1,11 @@
-//! Redis: the lease that makes one replica the catalog leader (sync and
-//! guide clock), and the cache of the provider's entitlement answers
-//! (keys `{<target>}`-tagged so one target's answers share a slot).
+//! Redis: the cache of the provider's entitlement answers (keys
+//! `{<target>}`-tagged so one target's answers share a slot). The catalog
+//! leader's lease is hearth_platform's `Lease` (`provider-sync`).
 
 use std::time::Duration;
 
 use hearth_platform::redis::{Keys, RedisConn};
 use hearth_proto::hearth::provider::v1::EntitlementDecision;
-
-/// Renews the lease only while this replica still holds it.
-const RENEW: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0";
 
 #[derive(Clone)]
 pub struct State {
@@ -23,33 +16,6 @@ pub struct State {
 impl State {
     pub fn new(conn: RedisConn, keys: Keys) -> Self {
         Self { conn, keys }
-    }
-
-    fn lease_key(&self) -> String {
-        self.keys.global("provider:leader")
-    }
-
-    /// Takes the leader lease if it is free, or renews it if `instance`
-    /// holds it. True while `instance` leads.
-    pub async fn lead(&self, instance: &str, ttl: Duration) -> Result<bool, redis::RedisError> {
-        let key = self.lease_key();
-        let ms = ttl.as_millis().max(1) as u64;
-        let mut conn = self.conn.clone();
-        let taken: Option<String> =
-            redis::cmd("SET").arg(&key).arg(instance).arg("NX").arg("PX").arg(ms).query_async(&mut conn).await?;
-        if taken.is_some() {
-            return Ok(true);
-        }
-        let renewed: i64 = redis::Script::new(RENEW).key(&key).arg(instance).arg(ms).invoke_async(&mut conn).await?;
-        Ok(renewed == 1)
-    }
-
-    /// Gives the lease up (shutdown), if held.
-    pub async fn resign(&self, instance: &str) {
-        let script = redis::Script::new(
-            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-        );
-        let _: Result<i64, _> = script.key(self.lease_key()).arg(instance).invoke_async(&mut self.conn.clone()).await;
     }
 
     fn decision_key(&self, target: &str, account: &str) -> String {

@@ -15,10 +15,12 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 
-use crate::{catalog::Catalog, domain::contract, error::Result, state::State, upstream::Upstream};
+use hearth_platform::redis::Lease;
+
+use crate::{catalog::Catalog, domain::contract, error::Result, upstream::Upstream};
 
 /// Life of the leader lease; renewed every third of it.
-const LEASE: Duration = Duration::from_secs(15);
+pub const LEASE: Duration = Duration::from_secs(15);
 /// Channels per GetGuide call (the contract's limit).
 const GUIDE_CHUNK: usize = 1000;
 /// Pause after a failed round.
@@ -30,54 +32,26 @@ const CLOCK_CATCH_UP: time::Duration = time::Duration::hours(1);
 #[derive(Clone)]
 pub struct Sync {
     pub catalog: Catalog,
-    pub state: State,
+    pub lease: Lease,
     pub upstream: Option<Upstream>,
     pub config: ProviderConfig,
 }
 
-/// Competes for the lease until shutdown; leads while holding it.
+/// Competes for the lease until shutdown; syncs while holding it.
 pub async fn run(sync: Sync, shutdown: CancellationToken) {
-    let instance = uuid::Uuid::new_v4().to_string();
-    loop {
-        match sync.state.lead(&instance, LEASE).await {
-            Ok(true) => {
-                tracing::info!("catalog leader: syncing with the provider");
-                lead(&sync, &instance, &shutdown).await;
-                tracing::info!("catalog leadership ended");
+    let lease = sync.lease.clone();
+    lease
+        .lead(shutdown, |leadership| {
+            let sync = sync.clone();
+            async move {
+                tokio::join!(
+                    channels_loop(&sync, &leadership),
+                    guide_loop(&sync, &leadership),
+                    clock_loop(&sync, &leadership)
+                );
             }
-            Ok(false) => {}
-            Err(error) => tracing::warn!(%error, "cannot reach Redis for the catalog lease"),
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(LEASE / 3) => {}
-        }
-    }
-    sync.state.resign(&instance).await;
-}
-
-/// Leads until the lease is lost or shutdown.
-async fn lead(sync: &Sync, instance: &str, shutdown: &CancellationToken) {
-    let leadership = shutdown.child_token();
-    let keep = async {
-        loop {
-            tokio::time::sleep(LEASE / 3).await;
-            match sync.state.lead(instance, LEASE).await {
-                Ok(true) => {}
-                Ok(false) => break tracing::warn!("catalog lease taken over by another replica"),
-                Err(error) => break tracing::warn!(%error, "catalog lease not renewed"),
-            }
-        }
-    };
-    let work = async {
-        tokio::join!(channels_loop(sync, &leadership), guide_loop(sync, &leadership), clock_loop(sync, &leadership))
-    };
-    tokio::select! {
-        () = keep => {}
-        _ = work => {}
-        () = leadership.cancelled() => {}
-    }
-    leadership.cancel();
+        })
+        .await;
 }
 
 async fn pause(token: &CancellationToken, duration: Duration) -> bool {

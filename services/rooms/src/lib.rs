@@ -6,7 +6,8 @@
 //! Layout (shared by every service crate): `grpc` handlers, `domain` rules
 //! (pure), `store` (Postgres, schema `rooms`), `state` (Redis), `events`
 //! (NATS), `error` (one error type mapped to gRPC statuses), plus the
-//! `sweeper` every replica runs.
+//! `sweeper` every replica runs and the `signals` task that feeds the
+//! recommendations role.
 
 pub mod catalog;
 pub mod catalog_sync;
@@ -14,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod signals;
 pub mod state;
 pub mod store;
 pub mod sweeper;
@@ -51,8 +53,8 @@ pub struct Rooms {
 }
 
 impl Rooms {
-    /// Wires the role onto shared connections and starts its sweeper and
-    /// the catalog consumer (catalog_sync).
+    /// Wires the role onto shared connections and starts its sweeper, the
+    /// catalog consumer (catalog_sync) and the engagement-signal task.
     pub async fn new(deps: &Deps, shutdown: CancellationToken) -> Self {
         let events = events::Events::new(deps.nats.clone());
         events.ensure_stream().await;
@@ -70,12 +72,22 @@ impl Rooms {
             services.request_timeout,
             credential,
         );
+        let store = store::Store::new(deps.pg.clone());
+        let state = state::State::new(deps.redis.clone(), deps.keys.clone());
+        let signals = signals::Signals::spawn(
+            deps.nats.clone(),
+            state.clone(),
+            store.clone(),
+            deps.config.rooms.presence_ttl,
+            shutdown.clone(),
+        );
         let api = RoomsApi {
             catalog,
             profiles: hearth_platform::profiles::Profiles::new(identity),
-            store: store::Store::new(deps.pg.clone()),
-            state: state::State::new(deps.redis.clone(), deps.keys.clone()),
+            store,
+            state,
             events,
+            signals,
             tokens: deps.tokens.clone(),
             config: deps.config.rooms.clone(),
         };

@@ -200,6 +200,7 @@ impl ChatApi {
         let (row, reply_to, fresh) = match posted {
             Posted::New { message, reply_to, outbox } => {
                 self.deliver(room.id, message.seq as u64, outbox.1, outbox.0);
+                self.signals.message(message.author_id, room.facts());
                 self.notify_mentions(room, &message).await;
                 (*message, reply_to.map(|r| *r), true)
             }

@@ -34,7 +34,8 @@ use hearth_proto::{
     hearth::{
         chat::v1 as pb,
         rooms::v1::{
-            GetAccessRequest, RoomRole, RoomState, RoomVisibility, room_access_service_client::RoomAccessServiceClient,
+            GetAccessRequest, RoomKind, RoomRole, RoomState, RoomVisibility,
+            room_access_service_client::RoomAccessServiceClient,
         },
     },
     identity::{ListBlockedIdsRequest, identity_service_client::IdentityServiceClient},
@@ -74,6 +75,8 @@ pub struct ChatApi {
     pub(crate) profiles: Profiles,
     pub(crate) caches: Arc<Caches>,
     pub(crate) publisher: crate::publisher::Publisher,
+    /// Engagement signals for the recommendations role (never awaited).
+    pub(crate) signals: crate::signals::Signals,
 }
 
 /// Cached values with the time they were fetched.
@@ -134,6 +137,7 @@ impl Standing {
 pub struct Room {
     pub id: Uuid,
     pub title: String,
+    pub kind: RoomKind,
     pub visibility: RoomVisibility,
     pub state: RoomState,
     pub caller: Standing,
@@ -152,6 +156,11 @@ impl Room {
     /// The caller's role as recorded on messages and audit entries.
     pub fn caller_role(&self) -> i16 {
         self.caller.role as i16
+    }
+
+    /// The room as engagement signals describe it.
+    pub fn facts(&self) -> crate::signals::RoomFacts {
+        crate::signals::RoomFacts { room: self.id, kind: self.kind, visibility: self.visibility }
     }
 }
 
@@ -198,6 +207,7 @@ impl ChatApi {
         Ok(Room {
             id: room,
             title: access.title,
+            kind: RoomKind::try_from(access.kind).unwrap_or(RoomKind::Unspecified),
             visibility: RoomVisibility::try_from(access.visibility).unwrap_or(RoomVisibility::Private),
             state: RoomState::try_from(access.state).unwrap_or(RoomState::Active),
             caller: Standing::from_pb(access.caller.as_ref()),

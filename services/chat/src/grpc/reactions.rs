@@ -86,6 +86,7 @@ impl ChatApi {
             .map_err(|r| ChatError::Denied(r.reason(), r.message(), r.retry_after()))?;
         self.reaction_allowed(room.id, caller.id).await?;
         if self.store.add_reaction(room.id, seq, &emoji, caller.id).await? {
+            self.signals.reaction(caller.id, room.facts());
             self.announce_reactions(room.id, seq).await;
         }
         Ok(pb::AddReactionResponse { reactions: self.my_counts(&caller, room.id, seq).await? })
@@ -148,7 +149,9 @@ impl ChatApi {
         gate::restricted(&sender, OffsetDateTime::now_utc())
             .map_err(|r| ChatError::Denied(r.reason(), r.message(), r.retry_after()))?;
         let window = crate::state::now_ms() / self.config.live_reaction_window.as_millis().max(1) as i64;
-        self.state.tap(room.id, caller.id, emoji, window, self.config.live_reactions_per_user_per_second).await?;
+        if self.state.tap(room.id, caller.id, emoji, window, self.config.live_reactions_per_user_per_second).await? {
+            self.signals.live_tap(caller.id, room.facts());
+        }
         Ok(pb::SendLiveReactionResponse {})
     }
 

@@ -14,7 +14,9 @@
 //! the publisher) are dropped, and a gap is waited for up to
 //! [`GAP_WAIT`] before the events after it go out anyway (the client sees
 //! the gap and resumes). Messages by someone a receiver blocked reach that
-//! receiver as a HIDDEN placeholder, the only frame encoded per receiver.
+//! receiver as a HIDDEN placeholder, the only frame encoded per receiver;
+//! their typing indicators and their shares into the room (`.recs`
+//! RoomShareEvents) do not reach that receiver at all.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -29,6 +31,7 @@ use hearth_proto::hearth::{
     events::v1::Envelope,
     gateway::v1::{ServerFrame, server_frame},
     polls::v1::{InteractionEvent, interaction_event},
+    recommendations::v1::RoomShareEvent,
     rooms::v1::{RoomEvent, RoomRole, room_event},
 };
 use prost::Message as _;
@@ -289,7 +292,7 @@ impl Hub {
         let mut ok = subscriber.out.send(crate::ws::codec::encode(subscriber.encoding, reply)).is_ok();
         for event in held {
             if ok {
-                ok = send_to(subscriber, &event, chat_author(event.frame()));
+                ok = send_to(subscriber, &event, blockable_author(event.frame()));
             }
         }
         if !ok {
@@ -330,6 +333,10 @@ impl Hub {
             "hearth.polls.v1.InteractionEvent" => match InteractionEvent::decode(envelope.payload.as_ref()) {
                 Ok(event) => self.deliver_interaction_event(room, moderators_only, event),
                 Err(_) => tracing::debug!(%room, "ignored an undecodable interaction event"),
+            },
+            "hearth.recommendations.v1.RoomShareEvent" => match RoomShareEvent::decode(envelope.payload.as_ref()) {
+                Ok(event) => self.deliver_share_event(room, moderators_only, event),
+                Err(_) => tracing::debug!(%room, "ignored an undecodable room share event"),
             },
             other => tracing::debug!(%room, r#type = other, "ignored an event the gateway does not deliver"),
         }
@@ -379,6 +386,19 @@ impl Hub {
         if let Some(event) = ready {
             fan_out(entry, moderators_only, &[event]);
         }
+        drop_if_empty(&mut rooms, room);
+    }
+
+    /// A share into the room (`.recs`): encoded once, queued to every local
+    /// connection in the room except those who blocked the sharer.
+    fn deliver_share_event(&self, room: Uuid, moderators_only: bool, event: RoomShareEvent) {
+        let shared = Arc::new(Shared::new(ServerFrame {
+            r#ref: String::new(),
+            kind: Some(server_frame::Kind::RoomShareEvent(event)),
+        }));
+        let mut rooms = self.lock();
+        let Some(entry) = rooms.get_mut(&room) else { return };
+        fan_out(entry, moderators_only, &[shared]);
         drop_if_empty(&mut rooms, room);
     }
 
@@ -480,7 +500,7 @@ fn fan_out(entry: &mut RoomEntry, moderators_only: bool, events: &[Arc<Shared>])
     if events.is_empty() {
         return;
     }
-    let authors: Vec<Option<Uuid>> = events.iter().map(|e| chat_author(e.frame())).collect();
+    let authors: Vec<Option<Uuid>> = events.iter().map(|e| blockable_author(e.frame())).collect();
     let mut gone = Vec::new();
     for (connection, subscriber) in entry.subscribers.iter_mut() {
         if moderators_only && !subscriber.moderator {
@@ -525,19 +545,23 @@ fn send_to(subscriber: &mut Subscriber, event: &Arc<Shared>, author: Option<Uuid
     true
 }
 
-/// The user behind a chat event that a receiver's blocks may hide.
-fn chat_author(frame: &ServerFrame) -> Option<Uuid> {
-    let Some(server_frame::Kind::ChatEvent(event)) = &frame.kind else { return None };
-    let user = match &event.kind {
-        Some(chat_event::Kind::MessagePosted(p)) => p.message.as_ref()?.author.as_ref()?,
-        Some(chat_event::Kind::TypingUpdated(t)) => t.user.as_ref()?,
+/// The user behind an event that a receiver's blocks may hide: the author
+/// of a chat message or typing indicator, the sharer of a room share.
+fn blockable_author(frame: &ServerFrame) -> Option<Uuid> {
+    let user = match &frame.kind {
+        Some(server_frame::Kind::ChatEvent(event)) => match &event.kind {
+            Some(chat_event::Kind::MessagePosted(p)) => p.message.as_ref()?.author.as_ref()?,
+            Some(chat_event::Kind::TypingUpdated(t)) => t.user.as_ref()?,
+            _ => return None,
+        },
+        Some(server_frame::Kind::RoomShareEvent(event)) => event.share.as_ref()?.sharer.as_ref()?,
         _ => return None,
     };
     Uuid::parse_str(&user.user_id).ok()
 }
 
 /// The placeholder a receiver who blocked the author gets instead of a
-/// message; None for events that are simply not shown (typing).
+/// message; None for events that are simply not shown (typing, shares).
 fn hidden(frame: &ServerFrame) -> Option<ServerFrame> {
     let Some(server_frame::Kind::ChatEvent(event)) = &frame.kind else { return None };
     if !matches!(event.kind, Some(chat_event::Kind::MessagePosted(_))) {
@@ -669,6 +693,25 @@ mod tests {
         assert!(!deliverable(&frame(7), 0, 7));
         assert!(deliverable(&frame(8), 0, 7));
         assert!(deliverable(&frame(0), 0, 7), "live events are never covered");
+    }
+
+    #[test]
+    fn shares_are_always_delivered_but_hidden_from_those_who_blocked_the_sharer() {
+        use hearth_proto::hearth::{common::v1::UserRef, recommendations::v1::Share};
+        let sharer = Uuid::now_v7();
+        let frame = ServerFrame {
+            r#ref: String::new(),
+            kind: Some(server_frame::Kind::RoomShareEvent(RoomShareEvent {
+                room_id: Uuid::now_v7().to_string(),
+                share: Some(Share {
+                    sharer: Some(UserRef { user_id: sharer.to_string(), ..Default::default() }),
+                    ..Default::default()
+                }),
+            })),
+        };
+        assert!(deliverable(&frame, 5, 7), "shares are neither versioned nor sequenced");
+        assert_eq!(blockable_author(&frame), Some(sharer));
+        assert!(hidden(&frame).is_none(), "no placeholder: the share is not shown");
     }
 
     #[test]

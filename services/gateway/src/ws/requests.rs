@@ -143,8 +143,17 @@ fn lane(kind: &client_frame::Kind) -> Lane {
     }
 }
 
+/// Forwards each listed frame to its method of a client in `Clients` (by
+/// field name), or of an optional client (`@optional field`: a frame that
+/// reaches an absent client is answered UNIMPLEMENTED, `unsupported`).
 macro_rules! forward_calls {
     ($ctx:ident, $runner:ident, $lane:ident, $kind:ident, $client:ident, $( $variant:ident => $method:ident ),* $(,)?) => {
+        forward_calls!(@client [Some($ctx.state.clients.$client.clone())] $ctx, $runner, $lane, $kind, $( $variant => $method ),*)
+    };
+    ($ctx:ident, $runner:ident, $lane:ident, $kind:ident, @optional $client:ident, $( $variant:ident => $method:ident ),* $(,)?) => {
+        forward_calls!(@client [$ctx.state.clients.$client.clone()] $ctx, $runner, $lane, $kind, $( $variant => $method ),*)
+    };
+    (@client [$client:expr] $ctx:ident, $runner:ident, $lane:ident, $kind:ident, $( $variant:ident => $method:ident ),* $(,)?) => {
         match $kind {
             $( client_frame::Kind::$variant(request) => {
                 // Each request is the root of its own trace (not a child of
@@ -152,7 +161,10 @@ macro_rules! forward_calls {
                 // events it causes on every gateway descend from it.
                 let span = tracing::info_span!(parent: None, "ws.request", frame = stringify!($method));
                 $runner.run($lane, Box::pin(tracing::Instrument::instrument(async move {
-                    let mut client = $ctx.state.clients.$client.clone();
+                    let Some(mut client) = $client else {
+                        $ctx.reply(Err(tonic::Status::unimplemented("this deployment does not serve this frame")));
+                        return;
+                    };
                     let result = client.$method(authorized(request, &$ctx.token)).await
                         .map(|response| server_frame::Kind::$variant(response.into_inner()));
                     $ctx.reply(result);
@@ -178,7 +190,8 @@ pub fn service_request(ctx: Ctx, runner: &mut Runner, kind: client_frame::Kind, 
     };
     let unserved = rooms_request(&ctx, runner, lane, kind)
         .or_else(|kind| chat_request(&ctx, runner, lane, kind))
-        .or_else(|kind| polls_request(&ctx, runner, lane, kind));
+        .or_else(|kind| polls_request(&ctx, runner, lane, kind))
+        .or_else(|kind| recommendations_request(&ctx, runner, lane, kind));
     matches!(unserved, Dispatch::Started)
 }
 
@@ -331,6 +344,46 @@ fn polls_request(ctx: &Ctx, runner: &mut Runner, lane: Lane, kind: client_frame:
             UpdateQnaSettings => update_qna_settings,
         )
     })
+}
+
+/// Frames RecommendationsService serves (ClientFrame fields 110–119), when
+/// the deployment runs the recommendations role; else they stay unserved
+/// and are answered `unsupported`.
+fn recommendations_request(ctx: &Ctx, runner: &mut Runner, lane: Lane, kind: client_frame::Kind) -> Dispatch {
+    if ctx.state.clients.recommendations.is_none() || !is_recommendations(&kind) {
+        return Dispatch::Unserved(kind);
+    }
+    let ctx = ctx.clone();
+    forward_calls!(ctx, runner, lane, kind, @optional recommendations,
+        ListTrending => list_trending,
+        ListFriendsWatching => list_friends_watching,
+        ListBecauseYouWatched => list_because_you_watched,
+        ListStartingSoon => list_starting_soon,
+        ListShares => list_shares,
+        ShareItem => share_item,
+        DismissShare => dismiss_share,
+        HideSession => hide_session,
+        GetSharingSettings => get_sharing_settings,
+        UpdateSharingSettings => update_sharing_settings,
+    )
+}
+
+/// Whether RecommendationsService serves the frame (ClientFrame 110–119).
+fn is_recommendations(kind: &client_frame::Kind) -> bool {
+    use client_frame::Kind::*;
+    matches!(
+        kind,
+        ListTrending(_)
+            | ListFriendsWatching(_)
+            | ListBecauseYouWatched(_)
+            | ListStartingSoon(_)
+            | ListShares(_)
+            | ShareItem(_)
+            | DismissShare(_)
+            | HideSession(_)
+            | GetSharingSettings(_)
+            | UpdateSharingSettings(_)
+    )
 }
 
 fn submit_quiz_answer(
@@ -488,5 +541,52 @@ pub async fn exit_lease(state: &GatewayState, token: &str, room: Uuid, connectio
     let request = rooms_pb::ExitRoomRequest { room_id: room.to_string(), connection_id: connection.to_string() };
     if let Err(status) = state.clients.presence.clone().exit_room(authorized(request, token)).await {
         tracing::debug!(code = ?status.code(), "exit_room failed; the lease will expire");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_proto::hearth::recommendations::v1 as recs;
+
+    use super::*;
+
+    /// ClientFrame 110–119, in field order.
+    fn recommendation_frames() -> Vec<client_frame::Kind> {
+        use client_frame::Kind::*;
+        vec![
+            ListTrending(recs::ListTrendingRequest::default()),
+            ListFriendsWatching(recs::ListFriendsWatchingRequest::default()),
+            ListBecauseYouWatched(recs::ListBecauseYouWatchedRequest::default()),
+            ListStartingSoon(recs::ListStartingSoonRequest::default()),
+            ListShares(recs::ListSharesRequest::default()),
+            ShareItem(recs::ShareItemRequest::default()),
+            DismissShare(recs::DismissShareRequest::default()),
+            HideSession(recs::HideSessionRequest::default()),
+            GetSharingSettings(recs::GetSharingSettingsRequest::default()),
+            UpdateSharingSettings(recs::UpdateSharingSettingsRequest::default()),
+        ]
+    }
+
+    #[test]
+    fn frames_110_to_119_go_to_the_recommendations_service_concurrently() {
+        let frames = recommendation_frames();
+        assert_eq!(frames.len(), 10);
+        for (field, kind) in (110..).zip(&frames) {
+            let encoded =
+                prost::Message::encode_to_vec(&frames::ClientFrame { r#ref: String::new(), kind: Some(kind.clone()) });
+            // The first byte of the frame is its field's tag (field << 3 | LEN), two bytes for fields ≥ 16.
+            let tag = (field << 3) | 2;
+            assert_eq!(encoded[..2], [(tag & 0x7f) as u8 | 0x80, (tag >> 7) as u8], "field {field}");
+            assert!(is_recommendations(kind), "field {field}");
+            assert_eq!(lane(kind), Lane::Any, "field {field}");
+        }
+    }
+
+    #[test]
+    fn other_frames_are_not_recommendations() {
+        let poll = client_frame::Kind::GetPoll(hearth_proto::hearth::polls::v1::GetPollRequest::default());
+        let room = client_frame::Kind::GetRoom(rooms_pb::GetRoomRequest::default());
+        assert!(!is_recommendations(&poll));
+        assert!(!is_recommendations(&room));
     }
 }

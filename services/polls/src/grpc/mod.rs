@@ -49,6 +49,8 @@ pub struct PollsApi {
     pub(crate) credential: ServiceCredential,
     pub(crate) votes: votes::VoteWriter,
     pub(crate) live: crate::live::Live,
+    /// Engagement signals for the recommendations role (never awaited).
+    pub(crate) signals: crate::signals::Signals,
 }
 
 /// The authenticated caller, with the credentials to forward.
@@ -107,6 +109,11 @@ impl Room {
     /// admins.
     pub fn caller_manages(&self) -> bool {
         self.admin || self.caller.role as i32 >= RoomRole::Moderator as i32
+    }
+
+    /// The room as engagement signals describe it.
+    pub fn facts(&self) -> crate::signals::RoomFacts {
+        crate::signals::RoomFacts { room: self.id, kind: self.kind, visibility: self.visibility }
     }
 }
 
@@ -238,15 +245,25 @@ impl PollsApi {
         }
     }
 
-    /// Standings of many users in one call (the vote writer's batches).
-    pub(crate) async fn standings(&self, room: Uuid, users: &[Uuid]) -> Result<(RoomState, Vec<Standing>)> {
+    /// Standings of many users in one call (the vote writer's batches), with
+    /// the room's state and what signals say about it.
+    pub(crate) async fn standings(
+        &self,
+        room: Uuid,
+        users: &[Uuid],
+    ) -> Result<(RoomState, crate::signals::RoomFacts, Vec<Standing>)> {
         let request = self.as_service(GetStandingsRequest {
             room_id: room.to_string(),
             user_ids: users.iter().map(Uuid::to_string).collect(),
         })?;
         let response = self.rooms.clone().get_standings(request).await?.into_inner();
         let state = RoomState::try_from(response.state).unwrap_or(RoomState::Active);
-        Ok((state, response.users.iter().map(|s| Standing::from_pb(Some(s))).collect()))
+        let facts = crate::signals::RoomFacts {
+            room,
+            kind: RoomKind::try_from(response.kind).unwrap_or(RoomKind::Unspecified),
+            visibility: RoomVisibility::try_from(response.visibility).unwrap_or(RoomVisibility::Private),
+        };
+        Ok((state, facts, response.users.iter().map(|s| Standing::from_pb(Some(s))).collect()))
     }
 }
 

@@ -25,6 +25,7 @@ use hearth_platform::{validate::Page, wkt};
 use hearth_proto::hearth::{
     events::v1::user_event,
     polls::v1::{self as pb, CancelReason, PointsReason, interaction_event::Kind},
+    recommendations::v1::SignalKind,
     rooms::v1::RoomState,
 };
 use time::OffsetDateTime;
@@ -525,6 +526,7 @@ impl PollsApi {
             Some(placed) => {
                 tx.commit().await?;
                 self.live.touch(live::Item::Prediction { room: room.id, prediction: id });
+                self.signals.emit(SignalKind::Prediction, caller.id, &room.facts());
                 placed
             }
             None => {

@@ -14,6 +14,7 @@ use hearth_platform::{validate::Page, wkt};
 use hearth_proto::hearth::{
     common::v1::UserRef,
     polls::v1::{self as pb, interaction_event::Kind},
+    recommendations::v1::SignalKind,
 };
 use uuid::Uuid;
 
@@ -168,6 +169,7 @@ impl PollsApi {
             self.give_back(&slot).await;
             return Ok(pb::AskQuestionResponse { question: Some(question_pb(&asked.row, author, false)) });
         }
+        self.signals.emit(SignalKind::QuestionAsked, caller.id, &room.facts());
         self.deliver(asked.outbox).await;
         let question = question_pb(&asked.row, author, false);
         match asked.row.state() {

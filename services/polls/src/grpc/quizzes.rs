@@ -34,6 +34,7 @@ use hearth_proto::hearth::{
     common::v1::UserRef,
     events::v1::user_event,
     polls::v1::{self as pb, interaction_event::Kind as Event},
+    recommendations::v1::SignalKind,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -425,7 +426,9 @@ impl PollsApi {
             answered_at: received,
         };
         match self.store.insert_quiz_answer(&answer).await? {
-            AnswerInsert::Stored => {}
+            AnswerInsert::Stored => {
+                self.signals.emit(SignalKind::QuizAnswer, caller.id, &room.facts());
+            }
             AnswerInsert::Duplicate => {
                 return Err(PollsError::AlreadyExists(
                     "already_answered",

@@ -10,7 +10,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use hearth_proto::hearth::{polls::v1 as pb, rooms::v1::RoomState};
+use hearth_proto::hearth::{polls::v1 as pb, recommendations::v1::SignalKind, rooms::v1::RoomState};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -133,11 +133,13 @@ async fn write(api: &PollsApi, batch: Vec<Pending>) {
         by_room.entry(pending.def.room).or_default().push(pending);
     }
     let mut eligible = Vec::new();
+    let mut rooms: HashMap<Uuid, crate::signals::RoomFacts> = HashMap::new();
     for (room, pendings) in by_room {
         for chunk in chunk_owned(pendings, STANDINGS_MAX) {
             let users: Vec<Uuid> = chunk.iter().map(|p| p.vote.user).collect();
             match api.standings(room, &users).await {
-                Ok((state, standings)) => {
+                Ok((state, facts, standings)) => {
+                    rooms.insert(room, facts);
                     for (pending, standing) in chunk.into_iter().zip(standings) {
                         let refusal = if state == RoomState::Archived {
                             Some(PollsError::Precondition("room_archived", "the room is archived: read-only".into()))
@@ -201,7 +203,12 @@ async fn write(api: &PollsApi, batch: Vec<Pending>) {
     }
     for (pending, outcome) in eligible.into_iter().zip(outcomes) {
         let answer = match outcome {
-            VoteOutcome::Counted => Ok(pb::CastVoteResponse { option_ids: pending.vote.options, changed: false }),
+            VoteOutcome::Counted => {
+                if let Some(facts) = rooms.get(&pending.def.room) {
+                    api.signals.emit(SignalKind::PollVote, pending.vote.user, facts);
+                }
+                Ok(pb::CastVoteResponse { option_ids: pending.vote.options, changed: false })
+            }
             VoteOutcome::Same => Ok(pb::CastVoteResponse { option_ids: pending.vote.options, changed: false }),
             VoteOutcome::Different(previous) if pending.def.allow_change => {
                 let api = api.clone();

@@ -61,6 +61,7 @@ impl RoomsApi {
         let access =
             self.store.access(room, caller.id).await?.ok_or(RoomsError::NotFound("room_not_found", "no such room"))?;
         let Joined::New { via_invite } = joined else { return Ok((access, false)) };
+        self.signals.joined(caller.id, &crate::signals::RoomFacts::of(&access.room, media.as_ref()));
         let (online, _) = self.state.counts(room).await?;
         if online <= PER_USER_EVENTS_MAX_ONLINE
             && let Some(member) = &access.member

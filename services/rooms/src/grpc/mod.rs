@@ -53,6 +53,8 @@ pub struct RoomsApi {
     pub(crate) store: Store,
     pub(crate) state: State,
     pub(crate) events: Events,
+    /// Engagement signals for the recommendations role (never awaited).
+    pub(crate) signals: crate::signals::Signals,
     pub(crate) tokens: TokenKeys,
     pub(crate) config: RoomsConfig,
     pub(crate) profiles: hearth_platform::profiles::Profiles,

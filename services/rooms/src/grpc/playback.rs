@@ -27,6 +27,11 @@ use crate::{
     store::RoomRow,
 };
 
+/// Whether the group plays now or will once everyone is ready.
+fn starts_playing(group: &Group) -> bool {
+    group.status == Status::Playing || (group.status == Status::Waiting && group.resume_playing)
+}
+
 /// Retries of a compare-and-set before giving up as ABORTED.
 const CAS_ATTEMPTS: usize = 16;
 /// Longest queue.
@@ -75,6 +80,18 @@ impl RoomsApi {
         expected_version: u64,
         apply: impl Fn(&RoomRow, &Stored, Holders, &Timing, i64) -> Result<Change>,
     ) -> Result<(Group, Vec<QueueEntry>)> {
+        let (group, queue, _) = self.command_in(raw_room, caller, expected_version, apply).await?;
+        Ok((group, queue))
+    }
+
+    /// As `command`, also returning the room it ran in.
+    async fn command_in(
+        &self,
+        raw_room: &str,
+        caller: Caller,
+        expected_version: u64,
+        apply: impl Fn(&RoomRow, &Stored, Holders, &Timing, i64) -> Result<Change>,
+    ) -> Result<(Group, Vec<QueueEntry>, RoomRow)> {
         let room = room_id(raw_room)?;
         let access = self.viewable(room, caller).await?;
         if access.room.archived() {
@@ -96,7 +113,7 @@ impl RoomsApi {
             let group = self.group_of(room, stored.group.version).await?;
             let now = now_ms();
             let (state, queue) = match apply(&access.room, &stored, group.holders, &timing, now)? {
-                Change::Nothing => return Ok((stored.group.clone(), stored.queue.clone())),
+                Change::Nothing => return Ok((stored.group.clone(), stored.queue.clone(), access.room)),
                 Change::State(g) => (Some(g), None),
                 Change::Queue(q) => (None, Some(q)),
                 Change::Both(g, q) => (Some(g), Some(q)),
@@ -120,13 +137,13 @@ impl RoomsApi {
                     if group.holders.count == 0 {
                         // Nobody to wait for: the wait ends at once.
                         if let Some(done) = self.try_finish_wait(&access.room).await? {
-                            return Ok((done, queue.unwrap_or(stored.queue)));
+                            return Ok((done, queue.unwrap_or(stored.queue), access.room));
                         }
                     }
                 }
                 result = next;
             }
-            return Ok((result, queue.unwrap_or(stored.queue)));
+            return Ok((result, queue.unwrap_or(stored.queue), access.room));
         }
         Err(RoomsError::Internal("playback state kept changing; retry".into()))
     }
@@ -199,11 +216,15 @@ impl RoomsApi {
         let position = convert::position_ms(req.position.as_ref())
             .map_err(|convert::Malformed| invalid("position", "must be a non-negative duration"))?;
         let by = caller.id.to_string();
-        let (group, _) = self
-            .command(&req.room_id, caller, req.expected_version, |_, stored, holders, timing, now| {
+        let (group, _, room) = self
+            .command_in(&req.room_id, caller, req.expected_version, |_, stored, holders, timing, now| {
                 Ok(stored.group.play(&by, position, holders, timing, now)?.map_or(Change::Nothing, Change::State))
             })
             .await?;
+        if room.kind() == Kind::WatchParty && starts_playing(&group) {
+            // The first Play of the party counts; the signal task claims it.
+            self.signals.party_played(caller.id, &crate::signals::RoomFacts::of(&room, group.media.as_ref()));
+        }
         Ok(pb::PlayResponse { playback: Some(convert::playback(&group)) })
     }
 

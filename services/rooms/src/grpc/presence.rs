@@ -38,6 +38,8 @@ impl RoomsApi {
         if first {
             self.announce_presence(room, caller.id, true, 1).await?;
         }
+        // Opens the user's watch-time window (heartbeats keep it going).
+        self.signals.seen(vec![(room, caller.id)]);
         let snapshot = self.snapshot(&access, caller).await?;
         Ok(pb::EnterRoomResponse { snapshot: Some(snapshot), joined })
     }
@@ -71,6 +73,7 @@ impl RoomsApi {
             });
         }
         let gone = self.state.renew(&leases, self.lease_expiry()).await?;
+        self.signals.seen(online_pairs(&leases, &gone));
         Ok(pb::HeartbeatResponse {
             gone: gone
                 .into_iter()
@@ -83,6 +86,16 @@ impl RoomsApi {
                 .collect(),
         })
     }
+}
+
+/// The distinct (room, user) pairs of the renewed leases (those not
+/// `gone`), for watch time: a user with several connections counts once.
+fn online_pairs(leases: &[Lease], gone: &[Lease]) -> Vec<(uuid::Uuid, uuid::Uuid)> {
+    let gone: std::collections::HashSet<uuid::Uuid> = gone.iter().map(|l| l.connection).collect();
+    let mut pairs: Vec<_> = leases.iter().filter(|l| !gone.contains(&l.connection)).map(|l| (l.room, l.user)).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
 }
 
 #[tonic::async_trait]
@@ -107,5 +120,24 @@ impl RoomPresenceService for RoomsApi {
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
         Ok(Response::new(RoomsApi::heartbeat(self, request.into_inner()).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn watch_time_counts_each_user_once_per_room_and_skips_gone_leases() {
+        let (room, alice, bob) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let lease = |user, connection| Lease { room, user, connection, rtt_ms: None };
+        let (a1, a2, b1) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let leases = vec![lease(alice, a1), lease(alice, a2), lease(bob, b1)];
+        let mut expected = vec![(room, alice), (room, bob)];
+        expected.sort_unstable();
+        assert_eq!(online_pairs(&leases, &[]), expected);
+        assert_eq!(online_pairs(&leases, &[lease(bob, b1)]), vec![(room, alice)]);
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod playback;
 pub mod presence;
+pub mod watch;
 
 use hearth_platform::redis::{Keys, RedisConn};
 use uuid::Uuid;
@@ -68,7 +69,7 @@ impl State {
     pub async fn forget_room(&self, room: Uuid) -> redis::RedisResult<()> {
         let mut conn = self.redis.clone();
         let mut pipe = redis::pipe();
-        for name in ["version", "playback", "conns", "users", "ready", "rtt", "counts-gate"] {
+        for name in ["version", "playback", "conns", "users", "ready", "rtt", "counts-gate", "party-started"] {
             pipe.del(self.room_key(room, name)).ignore();
         }
         for index in ["presence", "popular", "waiting", "dirty"] {
