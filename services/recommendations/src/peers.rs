@@ -56,6 +56,41 @@ fn remember<K: std::hash::Hash + Eq, V>(cache: &Cache<K, V>, key: K, value: V) {
     cache.insert(key, (Instant::now(), value));
 }
 
+/// Values by id through a cache: cached answers (known or unknown) are
+/// reused for [`DISPLAY_TTL`]; the rest are fetched 100 at a time with
+/// `fetch`, whose failures leave those ids out (uncached, tried again).
+async fn lookup<T, F, Fut>(cache: &Cache<String, Option<T>>, ids: &[String], fetch: F) -> HashMap<String, T>
+where
+    T: Clone,
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Option<HashMap<String, T>>>,
+{
+    let mut found = HashMap::new();
+    let mut missing = Vec::new();
+    for id in ids {
+        match cached(cache, id, DISPLAY_TTL) {
+            Some(Some(value)) => {
+                found.insert(id.clone(), value);
+            }
+            Some(None) => {}
+            None => missing.push(id.clone()),
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    for chunk in missing.chunks(100) {
+        let Some(mut got) = fetch(chunk.to_vec()).await else { continue };
+        for id in chunk {
+            let value = got.remove(id);
+            if let Some(value) = &value {
+                found.insert(id.clone(), value.clone());
+            }
+            remember(cache, id.clone(), value);
+        }
+    }
+    found
+}
+
 /// Which side of the follow graph.
 #[derive(Clone, Copy)]
 enum Direction {
@@ -240,66 +275,30 @@ impl Peers {
 
     /// Catalog channels by id (cached); unknown ones are absent.
     pub async fn channels(&self, ids: &[String]) -> HashMap<String, Channel> {
-        let mut found = HashMap::new();
-        let mut missing = Vec::new();
-        for id in ids {
-            match cached(&self.channels, id, DISPLAY_TTL) {
-                Some(Some(channel)) => {
-                    found.insert(id.clone(), channel);
-                }
-                Some(None) => {}
-                None => missing.push(id.clone()),
+        let Some(catalog) = &self.catalog else { return HashMap::new() };
+        lookup(&self.channels, ids, |chunk| {
+            let mut catalog = catalog.clone();
+            let request = self.service(BatchGetChannelsRequest { channel_ids: chunk });
+            async move {
+                let answer = catalog.batch_get_channels(request.ok()?).await.ok()?.into_inner();
+                Some(answer.channels.into_iter().map(|c| (c.channel_id.clone(), c)).collect())
             }
-        }
-        missing.sort();
-        missing.dedup();
-        let Some(catalog) = &self.catalog else { return found };
-        for chunk in missing.chunks(100) {
-            let Ok(request) = self.service(BatchGetChannelsRequest { channel_ids: chunk.to_vec() }) else { break };
-            let Ok(answer) = catalog.clone().batch_get_channels(request).await else { continue };
-            let mut got: HashMap<String, Channel> =
-                answer.into_inner().channels.into_iter().map(|c| (c.channel_id.clone(), c)).collect();
-            for id in chunk {
-                let channel = got.remove(id);
-                if let Some(channel) = &channel {
-                    found.insert(id.clone(), channel.clone());
-                }
-                remember(&self.channels, id.clone(), channel);
-            }
-        }
-        found
+        })
+        .await
     }
 
     /// Catalog programmes by id (cached); unknown ones are absent.
     pub async fn programmes(&self, ids: &[String]) -> HashMap<String, Programme> {
-        let mut found = HashMap::new();
-        let mut missing = Vec::new();
-        for id in ids {
-            match cached(&self.programmes, id, DISPLAY_TTL) {
-                Some(Some(programme)) => {
-                    found.insert(id.clone(), programme);
-                }
-                Some(None) => {}
-                None => missing.push(id.clone()),
+        let Some(catalog) = &self.catalog else { return HashMap::new() };
+        lookup(&self.programmes, ids, |chunk| {
+            let mut catalog = catalog.clone();
+            let request = self.service(BatchGetProgrammesRequest { programme_ids: chunk });
+            async move {
+                let answer = catalog.batch_get_programmes(request.ok()?).await.ok()?.into_inner();
+                Some(answer.programmes.into_iter().map(|p| (p.programme_id.clone(), p)).collect())
             }
-        }
-        missing.sort();
-        missing.dedup();
-        let Some(catalog) = &self.catalog else { return found };
-        for chunk in missing.chunks(100) {
-            let Ok(request) = self.service(BatchGetProgrammesRequest { programme_ids: chunk.to_vec() }) else { break };
-            let Ok(answer) = catalog.clone().batch_get_programmes(request).await else { continue };
-            let mut got: HashMap<String, Programme> =
-                answer.into_inner().programmes.into_iter().map(|p| (p.programme_id.clone(), p)).collect();
-            for id in chunk {
-                let programme = got.remove(id);
-                if let Some(programme) = &programme {
-                    found.insert(id.clone(), programme.clone());
-                }
-                remember(&self.programmes, id.clone(), programme);
-            }
-        }
-        found
+        })
+        .await
     }
 
     /// What airs now and next on channels (≤ 100 per call, uncached: it
