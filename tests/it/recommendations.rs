@@ -629,3 +629,24 @@ async fn friends_hear_of_a_watch_party_only_when_the_host_shares_parties() {
         "mutual audience only"
     );
 }
+
+#[tokio::test]
+async fn recommendation_frames_work_over_the_websocket() {
+    use serde_json::json;
+
+    let app = app_with_catalog(|_| {}).await;
+    let (_, mut ws) = app.user_ws(&app.ws_url, &[]).await;
+    let updated = ws.call(json!({"updateSharingSettings": {"settings": {"shareActivity": true}}})).await;
+    assert_eq!(updated["updateSharingSettings"]["settings"]["shareActivity"], json!(true), "{updated}");
+    let settings = ws.call(json!({"getSharingSettings": {}})).await;
+    assert_eq!(settings["getSharingSettings"]["settings"]["shareActivity"], json!(true), "{settings}");
+    let trending = ws.call(json!({"listTrending": {"page": {"pageSize": 10}}})).await;
+    assert!(trending.get("listTrending").is_some(), "{trending}");
+    let refused = ws.call(json!({"listTrending": {"region": "Atlantis"}})).await;
+    assert_eq!(
+        (&refused["error"]["code"], &refused["error"]["field"]),
+        (&json!("invalid_argument"), &json!("region")),
+        "{refused}"
+    );
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.starts_with("invalid_region")), "{refused}");
+}

@@ -543,6 +543,9 @@ pub struct RecommendationsConfig {
     pub model_max_items: u32,
     /// EASE's L2 regularisation λ.
     pub ease_lambda: f64,
+    /// Threads a refit may use (0: every core). One leaves the other cores
+    /// to requests while the model refits.
+    pub model_threads: u32,
     /// Length of each precomputed list.
     pub top_n: u32,
     /// Most followed users considered for friends-watching.
@@ -560,6 +563,7 @@ impl Default for RecommendationsConfig {
             model_window: Duration::from_secs(90 * 86_400),
             model_max_items: 20_000,
             ease_lambda: 500.0,
+            model_threads: 1,
             top_n: 100,
             max_friends: 1000,
             shares_per_hour: 20,

@@ -67,6 +67,7 @@ impl Recommendations {
         let channel =
             |url: &str| hearth_platform::grpc::channel(url, services.connect_timeout, services.request_timeout);
         let config = deps.config.recommendations.clone();
+        hearth_recs_algorithms::set_fit_threads(config.model_threads as usize);
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let catalog = if services.provider_url.trim().is_empty() {
             None

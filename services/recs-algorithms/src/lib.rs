@@ -35,3 +35,11 @@ pub use metrics::Metrics;
 pub use popularity::Popularity;
 pub use ranking::{Neighbour, Recommendation, Recommender};
 pub use split::{Split, SplitError, split_by_interaction};
+
+/// Caps the threads dense linear algebra (EASE's fit) uses in this process.
+/// A serving process sets 1, so a refit beside live requests leaves the
+/// other cores to them; 0 means every core (the offline evaluation).
+pub fn set_fit_threads(threads: usize) {
+    let par = if threads == 1 { faer::Par::Seq } else { faer::Par::rayon(threads) };
+    faer::set_global_parallelism(par);
+}
