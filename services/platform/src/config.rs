@@ -552,6 +552,13 @@ pub struct RecommendationsConfig {
     pub max_friends: u32,
     /// Shares one user may send per hour.
     pub shares_per_hour: u32,
+    /// How long applied event ids are kept to drop redeliveries. Redelivery
+    /// happens within the consumers' ack wait unless a replica dies with a
+    /// batch committed but not acknowledged and none comes back for longer
+    /// than this; at viewing rates of thousands per second, days of ids
+    /// would be billions of rows.
+    #[serde(with = "humantime_serde")]
+    pub seen_retention: Duration,
 }
 
 impl Default for RecommendationsConfig {
@@ -567,6 +574,7 @@ impl Default for RecommendationsConfig {
             top_n: 100,
             max_friends: 1000,
             shares_per_hour: 20,
+            seen_retention: Duration::from_secs(6 * 3600),
         }
     }
 }

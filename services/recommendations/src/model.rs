@@ -115,7 +115,8 @@ pub async fn run(store: Store, lease: Lease, config: RecommendationsConfig, shut
                     if let Err(error) = refit(&store, &config).await {
                         tracing::warn!(%error, "because-you-watched not recomputed");
                     }
-                    let pruned = store.prune_seen(time::OffsetDateTime::now_utc() - time::Duration::days(8)).await;
+                    let retention = time::Duration::try_from(config.seen_retention).unwrap_or(time::Duration::hours(6));
+                    let pruned = store.prune_seen(time::OffsetDateTime::now_utc() - retention).await;
                     if let Err(error) = pruned {
                         tracing::warn!(%error, "applied event ids not pruned");
                     }
