@@ -67,6 +67,8 @@ async fn channels_loop(sync: &Sync, token: &CancellationToken) {
     let Some(upstream) = &sync.upstream else { return };
     loop {
         let wait = match list(sync, upstream).await {
+            // A provider that issues no sync token cannot be watched: poll.
+            Ok(sync_token) if sync_token.is_empty() => sync.config.sync_interval,
             Ok(sync_token) => match watch(sync, upstream, &sync_token, token).await {
                 Ok(()) => Duration::ZERO,
                 Err(status) if status.code() == Code::Unimplemented => sync.config.sync_interval,
@@ -167,9 +169,6 @@ pub async fn list(sync: &Sync, upstream: &Upstream) -> Result<String, SyncError>
 
 /// Applies WatchCatalog batches until the stream ends or leadership does.
 async fn watch(sync: &Sync, upstream: &Upstream, from: &str, token: &CancellationToken) -> Result<(), tonic::Status> {
-    if from.is_empty() {
-        return Err(tonic::Status::unimplemented("no sync token to watch from"));
-    }
     let mut stream = upstream.watch(from).await?;
     loop {
         let batch = tokio::select! {

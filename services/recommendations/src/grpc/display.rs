@@ -86,10 +86,19 @@ impl RecsApi {
                 // The catalog holds no VOD metadata (the provider's
                 // BatchGetAssets is optional): the id is the title.
                 Item::Asset(_) => Some(bare(item)),
-                Item::Room(id) => self.room_item(caller, id).await,
+                // Rooms are looked up together below.
+                Item::Room(_) => None,
             };
             if let Some(display) = display {
                 shown.insert(key, display);
+            }
+        }
+        let rooms: Vec<&str> =
+            items.iter().filter_map(|i| if let Item::Room(id) = i { Some(id.as_str()) } else { None }).collect();
+        let looked_up = futures::future::join_all(rooms.iter().map(|id| self.room_item(caller, id))).await;
+        for (id, display) in rooms.into_iter().zip(looked_up) {
+            if let Some(display) = display {
+                shown.insert(Item::Room(id.to_owned()).key(), display);
             }
         }
         shown

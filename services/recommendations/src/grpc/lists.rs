@@ -149,7 +149,10 @@ impl RecsApi {
         let mut ranked: Vec<(String, Watchers)> = by_item.into_iter().collect();
         ranked.sort_by(|a, b| b.1.0.len().cmp(&a.1.0.len()).then(b.1.1.cmp(&a.1.1)).then(a.0.cmp(&b.0)));
         let window: Vec<_> = ranked.into_iter().skip(page.offset as usize).take(page.size as usize).collect();
-        let items: Vec<Item> = window.iter().filter_map(|(key, _)| Item::parse(key)).collect();
+        // The items, and the rooms friends watch them in (joinable only if
+        // the caller may see them), displayed in one pass.
+        let mut items: Vec<Item> = window.iter().filter_map(|(key, _)| Item::parse(key)).collect();
+        items.extend(window.iter().filter_map(|(_, (_, _, room))| room.map(|r| Item::Room(r.to_string()))));
         let shown = self.display(caller, &items).await;
         let people: Vec<Uuid> =
             window.iter().flat_map(|(_, (friends, _, _))| friends.iter().take(3).copied()).collect();
@@ -163,10 +166,7 @@ impl RecsApi {
                 .map(|u| if u.display_name.is_empty() { u.username.clone() } else { u.display_name.clone() });
             if display.join_room_id.is_empty()
                 && let Some(room) = room
-                && self
-                    .display(caller, &[Item::Room(room.to_string())])
-                    .await
-                    .contains_key(&Item::Room(room.to_string()).key())
+                && shown.contains_key(&Item::Room(room.to_string()).key())
             {
                 display.join_room_id = room.to_string();
             }
