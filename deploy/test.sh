@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs Hearth's whole test suite:
 #   deploy/test.sh [extra cargo test args, e.g. -p hearth-identity or -- --nocapture]
-# Makes sure PostgreSQL, Redis and NATS (JetStream) are up, then runs cargo test.
+# Makes sure PostgreSQL, Redis and NATS (JetStream) are up, checks the Helm chart (only
+# without arguments), then runs cargo test.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,5 +25,11 @@ if [[ -z "${HEARTH_SHARED_DATA:-}" ]]; then
     done
 fi
 echo "shared test data: ${HEARTH_SHARED_DATA:-absent (tests that need it skip, or fail under CI=true)}"
+
+# The whole suite (no arguments) also checks the Helm chart: lint, render, validate, golden
+# files (deploy/helm-check.sh installs helm and kubernetes-validate on first use).
+if (($# == 0)); then
+    deploy/helm-check.sh
+fi
 
 cargo test --workspace --locked "$@"

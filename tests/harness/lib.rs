@@ -6,6 +6,8 @@
 //! and signing key, so tests run in parallel and leftovers of earlier runs
 //! change nothing.
 
+pub mod otlp;
+
 use std::{collections::VecDeque, time::Duration};
 
 use futures::{SinkExt, StreamExt};

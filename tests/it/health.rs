@@ -46,3 +46,34 @@ async fn grpc_health_reports_serving() {
     let unknown = health.check(HealthCheckRequest { service: "nope.Service".into() }).await;
     assert_eq!(unknown.expect_err("unknown service").code(), tonic::Code::NotFound);
 }
+
+/// Readiness follows the dependencies; liveness does not, so a probe on it
+/// restarts no pod during a database outage.
+#[tokio::test]
+async fn grpc_liveness_stays_serving_while_a_dependency_is_down() {
+    let (mut config, _) = hearth_tests::test_config();
+    // Nothing listens on port 9: every Postgres ping fails.
+    config.database.url = hearth_platform::secret::SecretUrl::new("postgres://postgres@127.0.0.1:9/none".to_owned());
+    config.database.acquire_timeout = std::time::Duration::from_millis(300);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let _stop = shutdown.clone().drop_guard();
+    let app = hearth::App::start(config, &[hearth::Role::Identity], shutdown).await.expect("starts without Postgres");
+    let url = format!("http://{}", app.grpc_addr.expect("a gRPC listener"));
+    let channel = tonic::transport::Channel::from_shared(url).expect("url").connect().await.expect("connect");
+    let mut health = HealthClient::new(channel);
+    let status = |reply: Result<tonic::Response<tonic_health::pb::HealthCheckResponse>, tonic::Status>| {
+        reply.expect("health check").into_inner().status
+    };
+    let not_ready = hearth_tests::eventually("readiness to follow Postgres", || {
+        let mut health = health.clone();
+        async move {
+            let overall = status(health.check(HealthCheckRequest { service: String::new() }).await);
+            (overall == ServingStatus::NotServing as i32).then_some(overall)
+        }
+    })
+    .await;
+    assert_eq!(not_ready, ServingStatus::NotServing as i32);
+    let live =
+        status(health.check(HealthCheckRequest { service: hearth_platform::grpc::LIVENESS_SERVICE.into() }).await);
+    assert_eq!(live, ServingStatus::Serving as i32, "liveness ignores the dependencies");
+}

@@ -5,6 +5,7 @@ mod auth_http;
 mod catalog;
 mod chat;
 mod chat_moderation;
+mod container_image;
 mod health;
 mod identity_grpc;
 mod polls;

@@ -6,102 +6,18 @@
 //! to a receiver inside this test. (Its own binary: telemetry is
 //! process-global.)
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, time::Duration};
 
 use serde_json::json;
 
 use hearth::Role;
 use hearth_platform::telemetry;
-use hearth_tests::{TestApp, test_config, username};
-use opentelemetry_proto::tonic::collector::{
-    logs::v1::{
-        ExportLogsServiceRequest, ExportLogsServiceResponse,
-        logs_service_server::{LogsService, LogsServiceServer},
-    },
-    metrics::v1::{
-        ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-        metrics_service_server::{MetricsService, MetricsServiceServer},
-    },
-    trace::v1::{
-        ExportTraceServiceRequest, ExportTraceServiceResponse,
-        trace_service_server::{TraceService, TraceServiceServer},
-    },
-};
+use hearth_tests::{TestApp, otlp::Receiver, test_config, username};
 use opentelemetry_proto::tonic::trace::v1::Span;
-use tokio::sync::Mutex;
-
-/// An OTLP/gRPC receiver that keeps every span and counts metric and log exports.
-#[derive(Clone, Default)]
-struct Receiver {
-    spans: Arc<Mutex<Vec<(String, Span)>>>,
-    metric_exports: Arc<Mutex<usize>>,
-    log_records: Arc<Mutex<usize>>,
-}
-
-#[tonic::async_trait]
-impl TraceService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportTraceServiceRequest>,
-    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let mut spans = self.spans.lock().await;
-        for resource_spans in request.into_inner().resource_spans {
-            let service = resource_spans
-                .resource
-                .iter()
-                .flat_map(|r| r.attributes.iter())
-                .find(|kv| kv.key == "service.name")
-                .and_then(|kv| kv.value.as_ref())
-                .map(|v| format!("{v:?}"))
-                .unwrap_or_default();
-            for scope in resource_spans.scope_spans {
-                spans.extend(scope.spans.into_iter().map(|s| (service.clone(), s)));
-            }
-        }
-        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
-    }
-}
-
-#[tonic::async_trait]
-impl MetricsService for Receiver {
-    async fn export(
-        &self,
-        _request: tonic::Request<ExportMetricsServiceRequest>,
-    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        *self.metric_exports.lock().await += 1;
-        Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
-    }
-}
-
-#[tonic::async_trait]
-impl LogsService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportLogsServiceRequest>,
-    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
-        let records: usize = request
-            .into_inner()
-            .resource_logs
-            .iter()
-            .flat_map(|r| r.scope_logs.iter())
-            .map(|s| s.log_records.len())
-            .sum();
-        *self.log_records.lock().await += records;
-        Ok(tonic::Response::new(ExportLogsServiceResponse::default()))
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_trace_follows_a_request_across_roles_and_gateways() {
-    let receiver = Receiver::default();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
-    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
-    let server = tonic::transport::Server::builder()
-        .add_service(TraceServiceServer::new(receiver.clone()))
-        .add_service(MetricsServiceServer::new(receiver.clone()))
-        .add_service(LogsServiceServer::new(receiver.clone()))
-        .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener));
-    tokio::spawn(server);
+    let (receiver, endpoint) = Receiver::start().await;
 
     let (mut config, database) = test_config();
     config.telemetry.otlp_endpoint = Some(endpoint);
@@ -221,7 +137,7 @@ async fn one_trace_follows_a_request_across_roles_and_gateways() {
 
     // Metrics and logs travel over OTLP too.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while *receiver.metric_exports.lock().await == 0 || *receiver.log_records.lock().await == 0 {
+    while receiver.metrics.lock().await.is_empty() || *receiver.log_records.lock().await == 0 {
         telemetry.flush();
         assert!(tokio::time::Instant::now() < deadline, "metrics and logs are exported");
         tokio::time::sleep(Duration::from_millis(200)).await;

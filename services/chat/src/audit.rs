@@ -68,6 +68,10 @@ async fn consume(nats: &Nats, store: &Store, shutdown: &CancellationToken) -> Re
         )
         .await
         .map_err(|e| e.to_string())?;
+    // The lag reporter lives as long as this attempt at consuming.
+    let lag = shutdown.child_token();
+    let _stop_lag = lag.clone().drop_guard();
+    hearth_platform::nats::report_consumer_lag(stream.clone(), CONSUMER.to_owned(), lag);
     let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
     loop {
         let message = tokio::select! {

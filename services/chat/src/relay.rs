@@ -46,6 +46,8 @@ pub async fn relay_once(api: &ChatApi) -> crate::error::Result<usize> {
 
 /// Runs the relay until shutdown.
 pub async fn run(api: ChatApi, interval: Duration, shutdown: CancellationToken) {
+    // A zero series from the start, so rates and alerts see the counter.
+    hearth_platform::metrics::chat_outbox_relayed().add(0, &[]);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,

@@ -72,6 +72,10 @@ impl GatewayState {
             format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
         });
         let clients = clients::Clients::new(&deps.config.services)?;
+        // Zero series from the start, so the slow-client alert has a rate to
+        // compute before the first slow client.
+        hearth_platform::metrics::ws_closes()
+            .add(0, &[opentelemetry::KeyValue::new("code", i64::from(ws::close::SLOW_CONSUMER))]);
         let credential = hearth_platform::auth::ServiceCredential::new(deps.tokens.clone(), "gateway", &instance);
         let votes = ws::votes::VoteBatcher::spawn(clients.votes.clone(), credential.clone(), shutdown.clone());
         Ok(Self(Arc::new(Gateway {

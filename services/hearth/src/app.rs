@@ -85,6 +85,7 @@ impl App {
 
         let name = format!("hearth-{}", roles.iter().map(|r| r.name()).collect::<Vec<_>>().join("-"));
         let deps = Deps::connect(config, &name).await?;
+        hearth_platform::probes::spawn(&deps, shutdown.clone());
 
         for role in roles {
             match role {

@@ -625,11 +625,21 @@ pub struct TelemetryConfig {
     pub otlp_endpoint: Option<String>,
     /// Overrides `service.name` (default: `hearth-<roles>`); `OTEL_SERVICE_NAME` wins.
     pub service_name: Option<String>,
+    /// How often the process probes Postgres, Redis and NATS for the
+    /// dependency metrics; zero turns probing off.
+    #[serde(with = "humantime_serde")]
+    pub probe_interval: Duration,
 }
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self { log_filter: "info".into(), json_logs: false, otlp_endpoint: None, service_name: None }
+        Self {
+            log_filter: "info".into(),
+            json_logs: false,
+            otlp_endpoint: None,
+            service_name: None,
+            probe_interval: Duration::from_secs(5),
+        }
     }
 }
 

@@ -97,6 +97,7 @@ where
     Fut: std::future::Future<Output = Result<crate::grpc::GrpcServices, StartError>>,
 {
     let deps = Deps::connect(config, name).await?;
+    crate::probes::spawn(&deps, shutdown.clone());
     let services = register(deps.clone(), shutdown.clone()).await?;
     let listener = crate::grpc::bind(deps.config.grpc.addr).await?;
     crate::grpc::serve(

@@ -69,6 +69,12 @@ impl GrpcServices {
     }
 }
 
+/// The `grpc.health.v1` service name that answers SERVING for as long as
+/// the process serves, whatever its dependencies say: a liveness probe on it
+/// restarts only a wedged process, never every pod during a database outage
+/// (the overall name `""` and the services' names track readiness).
+pub const LIVENESS_SERVICE: &str = "hearth.liveness";
+
 /// A readiness probe for the health service: true while dependencies answer.
 pub type ReadinessCheck = std::sync::Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>;
 
@@ -91,6 +97,7 @@ pub async fn serve(
     let (reporter, health) = tonic_health::server::health_reporter();
     let names = services.names.clone();
     set_all(&reporter, &names, ServingStatus::Serving).await;
+    reporter.set_service_status(LIVENESS_SERVICE, ServingStatus::Serving).await;
     tokio::spawn(readiness_loop(reporter.clone(), names.clone(), ready, shutdown.clone()));
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()

@@ -14,6 +14,7 @@ pub mod grpc;
 pub mod http;
 pub mod metrics;
 pub mod nats;
+pub mod probes;
 pub mod profiles;
 pub mod propagation;
 pub mod redis;

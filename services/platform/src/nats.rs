@@ -131,6 +131,38 @@ impl Nats {
     }
 }
 
+/// How often a replica reports the lag of the durable consumers it runs.
+const LAG_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Reports a durable consumer's lag (`hearth.nats.consumer.pending` and
+/// `hearth.nats.consumer.ack_pending`) every 15 s until `shutdown`. Every
+/// replica sharing the consumer reports it, so a dashboard still shows the
+/// lag when some replicas are gone.
+pub fn report_consumer_lag(stream: stream::Stream, consumer: String, shutdown: tokio_util::sync::CancellationToken) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(LAG_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            match stream.consumer_info(&consumer).await {
+                Ok(info) => {
+                    let labels = [
+                        opentelemetry::KeyValue::new("stream", info.stream_name.clone()),
+                        opentelemetry::KeyValue::new("consumer", info.name.clone()),
+                    ];
+                    crate::metrics::nats_consumer_pending().record(info.num_pending, &labels);
+                    let ack_pending = u64::try_from(info.num_ack_pending).unwrap_or(u64::MAX);
+                    crate::metrics::nats_consumer_ack_pending().record(ack_pending, &labels);
+                }
+                Err(error) => tracing::debug!(%error, "consumer info unavailable; lag not reported this time"),
+            }
+        }
+    });
+}
+
 /// Connects and keeps reconnecting forever; starts even while NATS is down.
 pub async fn connect(config: &NatsConfig, name: &str) -> Result<Nats, NatsError> {
     let url = config.url.redacted();

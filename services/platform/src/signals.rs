@@ -78,6 +78,9 @@ impl SignalPublisher {
     /// Envelopes name it with a random instance id. The stream counts as
     /// missing until [`Self::ensure_stream`] finds it.
     pub fn new(nats: Nats, producer_name: &str) -> Self {
+        // A zero series from the start, so rates and alerts see the counter
+        // before the first drop.
+        dropped_counter().add(0, &[opentelemetry::KeyValue::new("producer", producer_name.to_owned())]);
         let instance = Uuid::new_v4().simple().to_string();
         Self {
             nats,

@@ -224,6 +224,10 @@ async fn consume(source: Source, deps: &ConsumerDeps, shutdown: &CancellationTok
         )
         .await
         .map_err(|e| e.to_string())?;
+    // The lag reporter lives as long as this attempt at consuming.
+    let lag = shutdown.child_token();
+    let _stop_lag = lag.clone().drop_guard();
+    hearth_platform::nats::report_consumer_lag(stream.clone(), source.name().to_owned(), lag);
     loop {
         if shutdown.is_cancelled() {
             return Ok(());

@@ -321,25 +321,39 @@ impl Hub {
             return;
         };
         let moderators_only = subject_tail.starts_with("mod.");
-        match envelope.r#type.as_str() {
+        let started = Instant::now();
+        let kind = match envelope.r#type.as_str() {
             "hearth.rooms.v1.RoomEvent" => match RoomEvent::decode(envelope.payload.as_ref()) {
-                Ok(event) => self.deliver_room_event(room, moderators_only, event),
-                Err(_) => tracing::debug!(%room, "ignored an undecodable room event"),
+                Ok(event) => {
+                    self.deliver_room_event(room, moderators_only, event);
+                    "room"
+                }
+                Err(_) => return tracing::debug!(%room, "ignored an undecodable room event"),
             },
             "hearth.chat.v1.ChatEvent" => match ChatEvent::decode(envelope.payload.as_ref()) {
-                Ok(event) => self.deliver_chat_event(room, moderators_only, event),
-                Err(_) => tracing::debug!(%room, "ignored an undecodable chat event"),
+                Ok(event) => {
+                    self.deliver_chat_event(room, moderators_only, event);
+                    "chat"
+                }
+                Err(_) => return tracing::debug!(%room, "ignored an undecodable chat event"),
             },
             "hearth.polls.v1.InteractionEvent" => match InteractionEvent::decode(envelope.payload.as_ref()) {
-                Ok(event) => self.deliver_interaction_event(room, moderators_only, event),
-                Err(_) => tracing::debug!(%room, "ignored an undecodable interaction event"),
+                Ok(event) => {
+                    self.deliver_interaction_event(room, moderators_only, event);
+                    "interaction"
+                }
+                Err(_) => return tracing::debug!(%room, "ignored an undecodable interaction event"),
             },
             "hearth.recommendations.v1.RoomShareEvent" => match RoomShareEvent::decode(envelope.payload.as_ref()) {
-                Ok(event) => self.deliver_share_event(room, moderators_only, event),
-                Err(_) => tracing::debug!(%room, "ignored an undecodable room share event"),
+                Ok(event) => {
+                    self.deliver_share_event(room, moderators_only, event);
+                    "share"
+                }
+                Err(_) => return tracing::debug!(%room, "ignored an undecodable room share event"),
             },
-            other => tracing::debug!(%room, r#type = other, "ignored an event the gateway does not deliver"),
-        }
+            other => return tracing::debug!(%room, r#type = other, "ignored an event the gateway does not deliver"),
+        };
+        record_fanout(kind, started, envelope.occurred_at.as_ref());
     }
 
     fn deliver_chat_event(&self, room: Uuid, moderators_only: bool, event: ChatEvent) {
@@ -483,6 +497,18 @@ pub struct Covered {
     pub sequence: Option<u64>,
     /// The connection's room role.
     pub role: i32,
+}
+
+/// Records how long queuing one event took here, and how long after its
+/// occurrence it was queued (the fan-out lag; the producer's clock, so
+/// clock skew between hosts shows in it).
+fn record_fanout(kind: &'static str, started: Instant, occurred_at: Option<&hearth_proto::wkt::Timestamp>) {
+    let labels = [opentelemetry::KeyValue::new("event", kind)];
+    hearth_platform::metrics::fanout_duration().record(started.elapsed().as_secs_f64(), &labels);
+    let lag = occurred_at.and_then(hearth_platform::wkt::datetime).map(|at| time::OffsetDateTime::now_utc() - at);
+    if let Some(lag) = lag.filter(|lag| lag.is_positive()) {
+        hearth_platform::metrics::fanout_lag().record(lag.as_seconds_f64(), &labels);
+    }
 }
 
 /// Unsubscribes from a room nobody here is in any more.
