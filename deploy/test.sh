@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The one command that runs Hearth's whole test suite:
 #   deploy/test.sh [extra cargo test args, e.g. -p hearth-identity or -- --nocapture]
-# Makes sure PostgreSQL, Redis and NATS (JetStream) are up, checks the Helm chart (only
-# without arguments), then runs cargo test.
+# Makes sure PostgreSQL, Redis and NATS (JetStream) are up, checks the Helm chart and
+# smoke-runs the fuzzers (only without arguments), then runs cargo test.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -12,6 +12,8 @@
 //!   next to one write per vote.
 //! - `bench recs`: recommendation lists under an open-loop load; p50/p99
 //!   next to a gRPC health check at the same rate.
+//! - `bench soak`: steady load (viewers, chat, polls, churn) for minutes;
+//!   each server's memory and file descriptors from start to end, errors.
 //!
 //! All need the same local Postgres, Redis and NATS as the integration
 //! tests (tests/harness).
@@ -22,6 +24,7 @@ mod model;
 mod polls;
 mod proc;
 mod recs;
+mod soak;
 mod storm;
 mod sync;
 mod voters;
@@ -63,6 +66,8 @@ enum Command {
     Polls(polls::PollsArgs),
     /// Recommendation latency at a fixed request rate.
     Recs(recs::RecsArgs),
+    /// Steady load for minutes: memory, file descriptors and errors over time.
+    Soak(soak::SoakArgs),
     /// Child process of polls: a share of the voters, voting when told.
     #[command(hide = true)]
     PollsVoters(voters::VotersArgs),
@@ -104,6 +109,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Chat(args) => chat::run(args).await?,
         Command::Polls(args) => polls::run(args).await?,
         Command::Recs(args) => recs::run(args).await?,
+        Command::Soak(args) => soak::run(args).await?,
         Command::PollsVoters(args) => {
             voters::serve(args).await?;
             true

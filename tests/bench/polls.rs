@@ -103,7 +103,7 @@ impl Round {
     }
 }
 
-async fn create_poll(admin: &Rpc, room: &str, round: usize) -> Result<String> {
+pub(crate) async fn create_poll(admin: &Rpc, room: &str, round: usize) -> Result<String> {
     let create = CreatePollRequest {
         room_id: room.to_owned(),
         poll: Some(PollDraft {
@@ -126,7 +126,7 @@ async fn create_poll(admin: &Rpc, room: &str, round: usize) -> Result<String> {
 }
 
 /// Closes the poll; its final (voters, sum of tallies).
-async fn close_poll(admin: &Rpc, poll: &str) -> Result<(u64, u64)> {
+pub(crate) async fn close_poll(admin: &Rpc, poll: &str) -> Result<(u64, u64)> {
     let close = client_frame::Kind::ClosePoll(ClosePollRequest { poll_id: poll.to_owned() });
     match admin.call_within(close, Duration::from_secs(120)).await? {
         server_frame::Kind::ClosePoll(reply) => {

@@ -340,7 +340,7 @@ async fn reply(socket: &mut Socket, reference: &str) -> Result<server_frame::Kin
 
 /// Keeps a joined connection open and read (so the server never sees a
 /// slow consumer), pinging well within the idle timeout.
-async fn hold(socket: Socket, cancel: CancellationToken, dropped: Arc<AtomicU64>) {
+pub(crate) async fn hold(socket: Socket, cancel: CancellationToken, dropped: Arc<AtomicU64>) {
     let (mut sink, mut source) = socket.split();
     let mut ping = tokio::time::interval(Duration::from_secs(20));
     ping.tick().await;

@@ -2,11 +2,14 @@
 //! environment per test (see the harness).
 
 mod auth_http;
+mod auth_limits;
+mod authz;
 mod catalog;
 mod chat;
 mod chat_moderation;
 mod container_image;
 mod health;
+mod helm_values;
 mod identity_grpc;
 mod polls;
 mod predictions;

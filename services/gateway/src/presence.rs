@@ -85,7 +85,18 @@ pub async fn heartbeat(state: GatewayState) {
         }
         let leases = state.leases.all();
         for chunk in leases.chunks(CHUNK) {
-            let request = HeartbeatRequest { gateway_id: state.instance.clone(), leases: chunk.to_vec() };
+            let mut request =
+                tonic::Request::new(HeartbeatRequest { gateway_id: state.instance.clone(), leases: chunk.to_vec() });
+            // The rooms service renews leases for gateways only.
+            match state.credential.bearer().map(|b| b.parse()) {
+                Ok(Ok(value)) => {
+                    request.metadata_mut().insert("authorization", value);
+                }
+                _ => {
+                    tracing::warn!("the gateway has no service credential: presence leases are not renewed");
+                    break;
+                }
+            }
             match state.clients.presence.clone().heartbeat(request).await {
                 Ok(response) => {
                     for lease in response.into_inner().gone {

@@ -313,10 +313,49 @@ impl IdentityApi {
         Err(IdentityError::UsernameTaken)
     }
 
-    async fn refresh(&self, request: pb::RefreshRequest) -> Result<pb::RefreshResponse> {
+    /// Failed refreshes count against the client's address (as failed
+    /// logins do), so nobody can hammer the session table guessing tokens.
+    async fn refresh(&self, request: pb::RefreshRequest, client_ip: Option<String>) -> Result<pb::RefreshResponse> {
         if request.refresh_token.is_empty() {
             return Err(domain_field("refresh_token", "is required"));
         }
+        let ip_budget = client_ip
+            .map(|ip| self.throttle.refresh_ip(&ip, self.limits.refresh_attempts_per_ip, self.limits.login_window));
+        if let Some(budget) = &ip_budget
+            && let Some(wait) = self.throttle.blocked_for(&[budget]).await
+        {
+            return Err(IdentityError::Throttled(wait));
+        }
+        let outcome = self.rotate(request).await;
+        if let (Err(IdentityError::BadRefreshToken | IdentityError::RefreshTokenReused), Some(budget)) =
+            (&outcome, &ip_budget)
+        {
+            self.throttle.spend(&[budget]).await;
+        }
+        outcome
+    }
+
+    /// The client IP of a Refresh call: the one the gateway measured (with
+    /// its credential beside it), else the caller's own address.
+    fn refresh_client_ip<T>(&self, request: &Request<T>) -> Option<String> {
+        let metadata = request.metadata();
+        let via_gateway = metadata
+            .get(hearth_platform::auth::SERVICE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|token| self.keys.verify(token).ok())
+            .is_some_and(|claims| claims.service_name() == Some("gateway"));
+        let forwarded = metadata
+            .get(hearth_platform::auth::CLIENT_IP_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok());
+        match forwarded {
+            Some(ip) if via_gateway => Some(ip.to_string()),
+            _ => request.remote_addr().map(|addr| addr.ip().to_string()),
+        }
+    }
+
+    async fn rotate(&self, request: pb::RefreshRequest) -> Result<pb::RefreshResponse> {
         let old_hash = domain::refresh_token_hash(&request.refresh_token);
         let (mut tx, row) = self.store.begin_refresh(&old_hash).await?;
         let Some(row) = row else {
@@ -437,7 +476,8 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::RefreshRequest>,
     ) -> std::result::Result<Response<pb::RefreshResponse>, Status> {
-        reply(IdentityApi::refresh(self, request.into_inner()).await)
+        let client_ip = self.refresh_client_ip(&request);
+        reply(IdentityApi::refresh(self, request.into_inner(), client_ip).await)
     }
 
     async fn logout(

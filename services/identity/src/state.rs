@@ -1,5 +1,6 @@
 //! Identity's ephemeral state in Redis: brute-force guards on login (per
-//! username and per client IP) and on registration (per IP).
+//! username and per client IP), on registration (per IP) and on failed
+//! token refreshes (per IP).
 //!
 //! When Redis is unreachable the guards let requests through and log a
 //! warning: an outage of the cache must not lock every viewer out.
@@ -33,6 +34,10 @@ impl Throttle {
 
     pub fn login_ip(&self, ip: &str, limit: u32, window: Duration) -> Budget {
         Budget { key: self.keys.global(&format!("identity:login-fail:ip:{ip}")), limit, window }
+    }
+
+    pub fn refresh_ip(&self, ip: &str, limit: u32, window: Duration) -> Budget {
+        Budget { key: self.keys.global(&format!("identity:refresh-fail:ip:{ip}")), limit, window }
     }
 
     pub fn register_ip(&self, ip: &str, limit: u32) -> Budget {

@@ -90,8 +90,17 @@ impl ServiceCredential {
 /// measured for the user (quiz response times).
 pub const SERVICE_HEADER: &str = "hearth-service-authorization";
 
+/// The metadata in which the gateway passes the client's IP on calls
+/// whose message has no field for it (Refresh). Honoured only beside the
+/// gateway's credential in [`SERVICE_HEADER`].
+pub const CLIENT_IP_HEADER: &str = "hearth-client-ip";
+
 /// Subjects of service tokens start with this.
 const SERVICE_SUBJECT_PREFIX: &str = "service:";
+
+/// Longest token accepted (Hearth's own are ~400 bytes): a huge token is
+/// refused before any parsing, and never fills the verified cache.
+pub const TOKEN_MAX_BYTES: usize = 8 * 1024;
 
 /// Verified tokens remembered at most; the cache starts over beyond.
 const VERIFIED_MAX: usize = 100_000;
@@ -111,6 +120,11 @@ pub enum AuthError {
     WrongAlgorithm,
     #[error("token has expired")]
     Expired,
+    /// `nbf` or `iat` lies further in the future than the leeway: a
+    /// token minted ahead of time (or by a clock far ahead) is refused
+    /// until it becomes valid.
+    #[error("token is not valid yet")]
+    NotYetValid,
     #[error("invalid token: {0}")]
     Invalid(String),
     #[error("this process holds no signing key")]
@@ -255,6 +269,7 @@ impl TokenKeys {
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
         validation.leeway = config.leeway.as_secs();
+        validation.validate_nbf = true;
         validation.required_spec_claims = ["exp", "iat", "iss", "aud", "sub"].iter().map(|s| s.to_string()).collect();
 
         Ok(Self {
@@ -301,12 +316,17 @@ impl TokenKeys {
         self.inner.ttl
     }
 
-    /// Verifies signature, algorithm, key id, issuer, audience and expiry.
+    /// Verifies signature, algorithm, key id, issuer, audience, expiry and
+    /// that the token is already valid (`nbf`, `iat`, within the leeway).
     /// A token verified before is only checked for expiry again.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        if token.len() > TOKEN_MAX_BYTES {
+            return Err(AuthError::Invalid(format!("token longer than {TOKEN_MAX_BYTES} bytes")));
+        }
         let cached = self.verified_cache().get(token).cloned();
         if let Some(claims) = cached {
-            if claims.exp + self.inner.leeway >= now_secs() {
+            // Saturating: `exp` is whatever the signer wrote, up to u64::MAX.
+            if claims.exp.saturating_add(self.inner.leeway) >= now_secs() {
                 return Ok(claims);
             }
             self.verified_cache().remove(token);
@@ -332,12 +352,19 @@ impl TokenKeys {
         }
         let kid = header.kid.ok_or(AuthError::MissingKid)?;
         let key = self.inner.verifying.get(&kid).ok_or(AuthError::UnknownKid)?;
-        jsonwebtoken::decode::<Claims>(token, key, &self.inner.validation).map(|data| data.claims).map_err(|e| match e
-            .kind()
-        {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
-            _ => AuthError::Invalid(e.to_string()),
-        })
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.inner.validation)
+            .map(|data| data.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                jsonwebtoken::errors::ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                _ => AuthError::Invalid(e.to_string()),
+            })?;
+        // jsonwebtoken checks `nbf` but never `iat`: a token issued in the
+        // future would otherwise outlive its intended lifetime.
+        if claims.iat > now_secs().saturating_add(self.inner.leeway) {
+            return Err(AuthError::NotYetValid);
+        }
+        Ok(claims)
     }
 
     /// Verifies the `authorization: Bearer …` metadata of a gRPC request.
@@ -404,6 +431,29 @@ mod tests {
         assert!(matches!(b.verify(&token), Err(AuthError::UnknownKid)));
     }
 
+    /// Found by fuzz/fuzz_targets/jwt.rs: the cached-token expiry check
+    /// overflowed (a panic in debug builds, "expired" in release) on the
+    /// second presentation of a valid token whose `exp` is near u64::MAX.
+    #[test]
+    fn far_future_expiry_verifies_again_from_the_cache() {
+        let keys = TokenKeys::from_config(&config(&generate_signing_key_pem().unwrap())).unwrap();
+        let signing = keys.inner.signing.as_ref().unwrap();
+        let claims = Claims {
+            iss: "hearth".into(),
+            aud: "hearth".into(),
+            sub: "u1".into(),
+            sid: "s1".into(),
+            iat: now_secs(),
+            exp: u64::MAX,
+            roles: vec![],
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(signing.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &signing.key).unwrap();
+        assert_eq!(keys.verify(&token).unwrap().exp, u64::MAX);
+        assert_eq!(keys.verify(&token).unwrap().exp, u64::MAX, "cached verdict");
+    }
+
     #[test]
     fn rotated_keys_still_verify() {
         let old_pem = generate_signing_key_pem().unwrap();
@@ -417,5 +467,64 @@ mod tests {
         let new = TokenKeys::from_config(&new_config).unwrap();
         assert_eq!(new.verify(&token).unwrap().sub, "u1");
         assert_eq!(new.jwks().keys.len(), 2);
+    }
+
+    /// Signs arbitrary claims with the key of `pem`, under its kid.
+    fn sign(pem: &str, keys: &TokenKeys, claims: serde_json::Value) -> String {
+        let der = SigningKey::from_pkcs8_pem(pem).unwrap().to_pkcs8_der().unwrap();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(keys.jwks().keys[0].kid.clone());
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(der.as_bytes())).unwrap()
+    }
+
+    fn claims_at(iat: u64, nbf: Option<u64>) -> serde_json::Value {
+        let mut claims = serde_json::json!({
+            "iss": "hearth", "aud": "hearth", "sub": "u1", "sid": "s1", "iat": iat, "exp": now_secs() + 600,
+        });
+        if let Some(nbf) = nbf {
+            claims["nbf"] = nbf.into();
+        }
+        claims
+    }
+
+    #[test]
+    fn tokens_not_yet_valid_are_refused() {
+        let pem = generate_signing_key_pem().unwrap();
+        let keys = TokenKeys::from_config(&config(&pem)).unwrap();
+        let leeway = AuthConfig::default().leeway.as_secs();
+        let now = now_secs();
+        for (what, claims) in [
+            ("nbf beyond the leeway", claims_at(now, Some(now + leeway + 120))),
+            ("iat beyond the leeway", claims_at(now + leeway + 120, None)),
+        ] {
+            let token = sign(&pem, &keys, claims);
+            assert!(matches!(keys.verify(&token), Err(AuthError::NotYetValid)), "{what}");
+            // Refused again: a refusal is never cached as a success.
+            assert!(keys.verify(&token).is_err(), "{what}, twice");
+        }
+    }
+
+    #[test]
+    fn oversized_tokens_are_refused_even_when_signed() {
+        let pem = generate_signing_key_pem().unwrap();
+        let keys = TokenKeys::from_config(&config(&pem)).unwrap();
+        let mut claims = claims_at(now_secs(), None);
+        claims["pad"] = "x".repeat(TOKEN_MAX_BYTES).into();
+        assert!(matches!(keys.verify(&sign(&pem, &keys, claims)), Err(AuthError::Invalid(_))));
+    }
+
+    #[test]
+    fn clock_skew_within_the_leeway_is_tolerated() {
+        let pem = generate_signing_key_pem().unwrap();
+        let keys = TokenKeys::from_config(&config(&pem)).unwrap();
+        let leeway = AuthConfig::default().leeway.as_secs();
+        let now = now_secs();
+        for (what, claims) in [
+            ("nbf inside the leeway", claims_at(now, Some(now + leeway / 2))),
+            ("iat inside the leeway", claims_at(now + leeway / 2, None)),
+            ("nbf in the past", claims_at(now - 60, Some(now - 60))),
+        ] {
+            assert_eq!(keys.verify(&sign(&pem, &keys, claims)).unwrap().sub, "u1", "{what}");
+        }
     }
 }

@@ -251,6 +251,8 @@ pub struct IdentityConfig {
     pub login_window: Duration,
     /// Registrations allowed per client IP per hour.
     pub registrations_per_ip_per_hour: u32,
+    /// Failed token refreshes allowed per client IP within `login_window`.
+    pub refresh_attempts_per_ip: u32,
 }
 
 impl Default for IdentityConfig {
@@ -260,6 +262,7 @@ impl Default for IdentityConfig {
             login_attempts_per_ip: 50,
             login_window: Duration::from_secs(15 * 60),
             registrations_per_ip_per_hour: 30,
+            refresh_attempts_per_ip: 50,
         }
     }
 }

@@ -2,6 +2,8 @@
 //! clocks, live tallies). One auto-reconnecting connection per process,
 //! single-node or Redis Cluster, behind one type.
 
+use std::time::Duration;
+
 use redis::{
     Cmd, RedisFuture, Value,
     aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig},
@@ -19,18 +21,35 @@ pub struct RedisError {
 }
 
 /// A Redis connection usable with every `redis` command API; cheap to clone.
+/// Every command is bounded by `redis.response_timeout`, including the time
+/// spent waiting for a reconnection: the client's own timeout covers only
+/// a connected socket, and its reconnect retries (with backoff) would
+/// otherwise hold requests for as long as Redis stays away.
 #[derive(Clone)]
-pub enum RedisConn {
+pub struct RedisConn {
+    inner: Inner,
+    timeout: Duration,
+}
+
+#[derive(Clone)]
+enum Inner {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
 }
 
+/// The error of a command that ran out of time.
+fn timed_out(timeout: Duration) -> redis::RedisError {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no answer from Redis within {timeout:?}")).into()
+}
+
 impl ConnectionLike for RedisConn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            RedisConn::Single(c) => c.req_packed_command(cmd),
-            RedisConn::Cluster(c) => c.req_packed_command(cmd),
-        }
+        let timeout = self.timeout;
+        let call = match &mut self.inner {
+            Inner::Single(c) => c.req_packed_command(cmd),
+            Inner::Cluster(c) => c.req_packed_command(cmd),
+        };
+        Box::pin(async move { tokio::time::timeout(timeout, call).await.unwrap_or_else(|_| Err(timed_out(timeout))) })
     }
 
     fn req_packed_commands<'a>(
@@ -39,16 +58,18 @@ impl ConnectionLike for RedisConn {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            RedisConn::Single(c) => c.req_packed_commands(pipeline, offset, count),
-            RedisConn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
-        }
+        let timeout = self.timeout;
+        let call = match &mut self.inner {
+            Inner::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Inner::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        };
+        Box::pin(async move { tokio::time::timeout(timeout, call).await.unwrap_or_else(|_| Err(timed_out(timeout))) })
     }
 
     fn get_db(&self) -> i64 {
-        match self {
-            RedisConn::Single(c) => c.get_db(),
-            RedisConn::Cluster(c) => c.get_db(),
+        match &self.inner {
+            Inner::Single(c) => c.get_db(),
+            Inner::Cluster(c) => c.get_db(),
         }
     }
 }
@@ -90,7 +111,7 @@ pub async fn connect(config: &RedisConfig) -> Result<RedisConn, RedisError> {
             .get_connection_manager_with_config(manager_config)
             .await
             .map_err(|source| RedisError { url, source })?;
-        Ok(RedisConn::Single(manager))
+        Ok(RedisConn { inner: Inner::Single(manager), timeout: config.response_timeout })
     } else {
         let urls: Vec<String> = config.cluster_urls.iter().map(|u| u.expose().to_owned()).collect();
         let shown = config.cluster_urls.iter().map(|u| u.redacted()).collect::<Vec<_>>().join(",");
@@ -100,7 +121,7 @@ pub async fn connect(config: &RedisConfig) -> Result<RedisConn, RedisError> {
             .build()
             .map_err(|source| RedisError { url: shown.clone(), source })?;
         let conn = client.get_async_connection().await.map_err(|source| RedisError { url: shown, source })?;
-        Ok(RedisConn::Cluster(conn))
+        Ok(RedisConn { inner: Inner::Cluster(conn), timeout: config.response_timeout })
     }
 }
 

@@ -114,15 +114,22 @@ impl Events {
 
     /// Records a moderation act in the shared audit log: an AuditEntry on
     /// JetStream `moderation.audit` (stream MODERATION, deduplicated by the
-    /// entry id), which the chat service stores and serves.
+    /// entry id), which the chat service stores and serves. The request
+    /// does not wait for JetStream's acknowledgement: while NATS is away
+    /// that wait lasts `nats.request_timeout`, and with the room event's
+    /// own wait it outlasted the gateway's deadline (the act, committed,
+    /// was reported `cancelled`).
     pub async fn audit(&self, entry: AuditEntry) {
         let subject = self.nats.subject("moderation.audit");
         let now = crate::state::now_ms();
         let id = entry.entry_id.clone();
         let payload = self.envelope(&subject, "hearth.chat.v1.AuditEntry", &id, entry.encode_to_vec(), now);
-        if let Err(error) = self.nats.publish_durable(subject, &id, payload).await {
-            tracing::warn!(%error, "moderation act not recorded in the audit log");
-        }
+        let nats = self.nats.clone();
+        tokio::spawn(async move {
+            if let Err(error) = nats.publish_durable(subject, &id, payload).await {
+                tracing::warn!(%error, "moderation act not recorded in the audit log");
+            }
+        });
     }
 
     /// Publishes a personal event to `user`'s connections on

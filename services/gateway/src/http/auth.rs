@@ -137,12 +137,21 @@ pub async fn provider(
     Ok((status, Json(tokens(reply.user_id, reply.tokens)?)).into_response())
 }
 
+/// `POST /v1/auth/refresh`. The client's IP travels in metadata beside
+/// the gateway's credential (identity throttles failed refreshes per IP).
 pub async fn refresh(
     State(state): State<GatewayState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     payload: Result<Json<RefreshBody>, JsonRejection>,
 ) -> Result<Json<TokenResponse>, ApiError> {
     let body = body(payload)?;
-    let request = pb::RefreshRequest { refresh_token: body.refresh_token };
+    let mut request = tonic::Request::new(pb::RefreshRequest { refresh_token: body.refresh_token });
+    let ip = client_ip(&headers, peer, state.config.gateway.client_ip_header.as_deref());
+    if let (Ok(Ok(credential)), Ok(ip)) = (state.credential.bearer().map(|b| b.parse()), ip.parse()) {
+        request.metadata_mut().insert(hearth_platform::auth::SERVICE_HEADER, credential);
+        request.metadata_mut().insert(hearth_platform::auth::CLIENT_IP_HEADER, ip);
+    }
     let reply = state.clients.identity.clone().refresh(request).await?.into_inner();
     Ok(Json(tokens(reply.user_id, reply.tokens)?))
 }

@@ -462,6 +462,16 @@ impl PollsApi {
     pub(crate) async fn cast_vote_as(&self, user: Uuid, req: pb::CastVoteRequest) -> Result<pb::CastVoteResponse> {
         let poll_id = uuid("poll_id", &req.poll_id)?;
         let def = self.votes.definition(self, poll_id).await?;
+        if def.state != PollState::Open {
+            // Refused without the writer; standing first, so a closed poll
+            // of a private room tells an outsider nothing.
+            let (state, facts, standings) = self.standings(def.room, &[user]).await?;
+            if let Some(refusal) =
+                standings.first().and_then(|s| super::votes::standing_refusal(state, facts.visibility, s))
+            {
+                return Err(refusal);
+            }
+        }
         match def.state {
             PollState::Draft | PollState::Scheduled => {
                 return Err(PollsError::Precondition("poll_not_open", "the poll has not opened yet".into()));

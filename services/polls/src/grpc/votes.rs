@@ -10,12 +10,16 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use hearth_proto::hearth::{polls::v1 as pb, recommendations::v1::SignalKind, rooms::v1::RoomState};
+use hearth_proto::hearth::{
+    polls::v1 as pb,
+    recommendations::v1::SignalKind,
+    rooms::v1::{RoomState, RoomVisibility},
+};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{PollsApi, not_member, polls::PollDef};
+use super::{PollsApi, Standing, not_member, polls::PollDef};
 use crate::{
     domain::poll::PollState,
     error::{PollsError, Result},
@@ -120,6 +124,27 @@ async fn run(api: PollsApi, mut incoming: mpsc::UnboundedReceiver<Pending>, shut
     }
 }
 
+/// Why a user may not vote in a room in `state`, if they may not: a
+/// private room does not exist for those who are neither members nor
+/// banned (as for every other read), so not even its polls' states leak.
+pub(crate) fn standing_refusal(
+    state: RoomState,
+    visibility: RoomVisibility,
+    standing: &Standing,
+) -> Option<PollsError> {
+    if visibility == RoomVisibility::Private && !standing.member && !standing.banned {
+        Some(PollsError::NotFound("room_not_found", "no such room".into()))
+    } else if state == RoomState::Archived {
+        Some(PollsError::Precondition("room_archived", "the room is archived: read-only".into()))
+    } else if standing.banned {
+        Some(PollsError::Denied("banned", "you are banned from this room".into()))
+    } else if !standing.member {
+        Some(not_member())
+    } else {
+        None
+    }
+}
+
 /// A refusal for every vote of a room whose check failed.
 fn upstream(status: &tonic::Status) -> PollsError {
     PollsError::Upstream(status.clone())
@@ -141,16 +166,7 @@ async fn write(api: &PollsApi, batch: Vec<Pending>) {
                 Ok((state, facts, standings)) => {
                     rooms.insert(room, facts);
                     for (pending, standing) in chunk.into_iter().zip(standings) {
-                        let refusal = if state == RoomState::Archived {
-                            Some(PollsError::Precondition("room_archived", "the room is archived: read-only".into()))
-                        } else if standing.banned {
-                            Some(PollsError::Denied("banned", "you are banned from this room".into()))
-                        } else if !standing.member {
-                            Some(not_member())
-                        } else {
-                            None
-                        };
-                        match refusal {
+                        match standing_refusal(state, facts.visibility, &standing) {
                             Some(error) => {
                                 let _ = pending.reply.send(Err(error));
                             }

@@ -7,8 +7,9 @@ use tonic::{Request, Response, Status};
 
 use super::{RoomsApi, convert, invalid, room_id, user_id};
 use crate::{
+    domain::roles::{Role, Visibility},
     error::{Result, RoomsError},
-    store::MemberRow,
+    store::{MemberRow, RoomRow},
 };
 
 /// Most other users one GetAccess may ask about.
@@ -25,6 +26,30 @@ fn standing(user: uuid::Uuid, member: Option<MemberRow>, banned: bool) -> pb::St
     }
 }
 
+/// What a user token may learn from GetAccess (the calling service decides
+/// the rest): a private room exists only for its members, banned users and
+/// operator admins (NOT_FOUND `room_not_found` for anyone else, as every
+/// private-room read); other users' standings only for the room's
+/// moderators and operator admins (PERMISSION_DENIED `banned` or
+/// `not_moderator`, the refusals chat's moderation acts give anyway).
+fn gate(room: &RoomRow, member: &Option<MemberRow>, banned: bool, admin: bool, asks_about_others: bool) -> Result<()> {
+    if admin {
+        return Ok(());
+    }
+    if room.visibility() == Visibility::Private && member.is_none() && !banned {
+        return Err(RoomsError::NotFound("room_not_found", "no such room"));
+    }
+    if asks_about_others {
+        if banned {
+            return Err(RoomsError::Denied("banned", "you are banned from this room".into()));
+        }
+        if member.as_ref().is_none_or(|m| m.role() < Role::Moderator) {
+            return Err(RoomsError::Denied("not_moderator", "only the room's moderators may do this".into()));
+        }
+    }
+    Ok(())
+}
+
 impl RoomsApi {
     async fn access(&self, caller: super::Caller, req: pb::GetAccessRequest) -> Result<pb::GetAccessResponse> {
         let room = room_id(&req.room_id)?;
@@ -35,9 +60,16 @@ impl RoomsApi {
         for (i, raw) in req.user_ids.iter().enumerate() {
             users.push(user_id(&format!("user_ids[{i}]"), raw)?);
         }
+        let asks_about_others = users[1..].iter().any(|u| *u != caller.id);
         let row = self.store.room(room).await?.ok_or(RoomsError::NotFound("room_not_found", "no such room"))?;
-        let mut standings = self.store.standings(room, &users).await?.into_iter().map(|(u, m, b)| standing(u, m, b));
-        let caller_standing = standings.next();
+        let mut standings = self.store.standings(room, &users).await?.into_iter();
+        let (caller_member, caller_banned) = match standings.next() {
+            Some((_, member, banned)) => (member, banned),
+            None => (None, false),
+        };
+        gate(&row, &caller_member, caller_banned, caller.admin, asks_about_others)?;
+        let caller_standing = Some(standing(caller.id, caller_member, caller_banned));
+        let standings = standings.map(|(u, m, b)| standing(u, m, b));
         let (online_count, _) = self.state.counts(room).await?;
         Ok(pb::GetAccessResponse {
             kind: convert::kind(row.kind()) as i32,

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::{RoomsApi, convert, invalid, room_id};
 use crate::{
-    error::Result,
+    error::{Result, RoomsError},
     state::{now_ms, presence::Lease},
 };
 
@@ -113,12 +113,17 @@ impl RoomPresenceService for RoomsApi {
         Ok(Response::new(self.exit(caller, request.into_inner()).await?))
     }
 
-    /// Needs no user token: it only renews leases that exist, named by
-    /// connection ids that only the gateway knows.
+    /// Gateways only (their service token): a lease's connection id is not
+    /// a credential, and anyone able to renew leases could keep users
+    /// "online" in rooms, inflate watch time and probe which leases exist.
     async fn heartbeat(
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
+        let claims = self.tokens.authenticate(request.metadata()).map_err(RoomsError::Auth)?;
+        if claims.service_name() != Some("gateway") {
+            return Err(RoomsError::Denied("not_gateway", "only Hearth gateways may call this".into()).into());
+        }
         Ok(Response::new(RoomsApi::heartbeat(self, request.into_inner()).await?))
     }
 }
