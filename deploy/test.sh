@@ -28,8 +28,10 @@ echo "shared test data: ${HEARTH_SHARED_DATA:-absent (tests that need it skip, o
 
 # The whole suite (no arguments) also checks the Helm chart: lint, render, validate, golden
 # files (deploy/helm-check.sh installs helm and kubernetes-validate on first use).
+# It also smoke-runs every fuzz target for 20 s (deploy/fuzz.sh; docs/reliability.md).
 if (($# == 0)); then
     deploy/helm-check.sh
+    deploy/fuzz.sh --smoke
 fi
 
 cargo test --workspace --locked "$@"

@@ -269,6 +269,8 @@ impl Connection {
             return self.reject(&reference, "unauthenticated", "send an auth frame first", "");
         }
         match kind {
+            client_frame::Kind::Ping(ping) if ping.client_time.as_ref().is_some_and(|t| !valid_timestamp(t)) => self
+                .reject(&reference, "invalid_argument", "client_time must be a time in years 1 to 9999", "client_time"),
             client_frame::Kind::Ping(ping) => self.send(&ServerFrame {
                 r#ref: reference,
                 kind: Some(server_frame::Kind::Pong(frames::Pong {
@@ -543,6 +545,13 @@ fn read_error(err: &axum::Error) -> Flow {
     }
 }
 
+/// Whether a timestamp is one proto3 JSON can write (years 1 to 9999, as
+/// google.protobuf.Timestamp defines): echoing anything else in a `pong`
+/// would give JSON clients a time no reader accepts (found by fuzzing).
+fn valid_timestamp(t: &hearth_proto::wkt::Timestamp) -> bool {
+    (-62_135_596_800..=253_402_300_799).contains(&t.seconds) && (0..1_000_000_000).contains(&t.nanos)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,5 +563,14 @@ mod tests {
             let d = g.reconnect_after.unwrap_or_default();
             assert!((0..5).contains(&d.seconds) && (0..1_000_000_000).contains(&d.nanos), "{d:?}");
         }
+    }
+
+    #[test]
+    fn ping_times_must_be_writable_as_proto3_json() {
+        use hearth_proto::wkt::Timestamp;
+        assert!(valid_timestamp(&Timestamp { seconds: 1_795_000_000, nanos: 5 }));
+        assert!(valid_timestamp(&Timestamp { seconds: -62_135_596_800, nanos: 0 }), "0001-01-01");
+        assert!(!valid_timestamp(&Timestamp { seconds: 253_402_300_800, nanos: 0 }), "10000-01-01");
+        assert!(!valid_timestamp(&Timestamp { seconds: 0, nanos: -1 }));
     }
 }
