@@ -48,6 +48,34 @@ where
     }
 }
 
+/// The reference provider adapter (`hearth provider-m3u`) on a random
+/// loopback port, serving `playlist` (M3U text) to the viewers of
+/// `users_json` (docs/provider-integration.md), with API key
+/// `provider-key`; it stops with `shutdown`.
+pub async fn reference_provider(
+    playlist: &str,
+    users_json: &str,
+    shutdown: &CancellationToken,
+) -> hearth_provider_m3u::Running {
+    let dir = std::env::temp_dir().join(format!("hearth-reference-provider-{}", Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("a directory for the provider's files");
+    let playlist_path = dir.join("playlist.m3u");
+    std::fs::write(&playlist_path, playlist).expect("write the playlist");
+    let users = dir.join("users.json");
+    std::fs::write(&users, users_json).expect("write the viewers");
+    let config = hearth_provider_m3u::AdapterConfig {
+        playlist: playlist_path.display().to_string(),
+        guides: Vec::new(),
+        header_guides: false,
+        users: Some(users),
+        api_key: Some("provider-key".into()),
+        addr: ([127, 0, 0, 1], 0).into(),
+        reload: None,
+        heartbeat: Duration::from_secs(30),
+    };
+    hearth_provider_m3u::start(config, shutdown.clone()).await.expect("start the reference provider")
+}
+
 /// Base URLs of the real services (override with the usual HEARTH_* vars).
 fn base_url(var: &str, default: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| default.to_owned())

@@ -5,11 +5,9 @@
 //! delay, even to a request that would otherwise succeed, and only for the
 //! address that spent it.
 
-use std::time::Duration;
-
 use hearth::Role;
 use hearth_platform::secret::SecretString;
-use hearth_provider_m3u::{AdapterConfig, Running, start};
+use hearth_provider_m3u::Running;
 use hearth_tests::{PASSWORD, TestApp, username};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
@@ -127,23 +125,12 @@ async fn direct_grpc_refreshes_count_against_the_peer_address() {
 
 /// A one-viewer reference provider.
 async fn provider(shutdown: &CancellationToken) -> Running {
-    let dir = std::env::temp_dir().join(format!("hearth-auth-limits-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let playlist = dir.join("playlist.m3u");
-    std::fs::write(&playlist, "#EXTM3U\n#EXTINF:-1,Hearth News\nhttp://example.test/news.m3u8\n").expect("playlist");
-    let users = dir.join("users.json");
-    std::fs::write(&users, r#"{"users": [{"token": "tok-viv", "id": "op-viv", "name": "Viv"}]}"#).expect("users");
-    let config = AdapterConfig {
-        playlist: playlist.display().to_string(),
-        guides: Vec::new(),
-        header_guides: false,
-        users: Some(users),
-        api_key: Some("provider-key".into()),
-        addr: "127.0.0.1:0".parse().expect("addr"),
-        reload: None,
-        heartbeat: Duration::from_secs(30),
-    };
-    start(config, shutdown.clone()).await.expect("start the reference provider")
+    hearth_tests::reference_provider(
+        "#EXTM3U\n#EXTINF:-1,Hearth News\nhttp://example.test/news.m3u8\n",
+        r#"{"users": [{"token": "tok-viv", "id": "op-viv", "name": "Viv"}]}"#,
+        shutdown,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -8,42 +8,22 @@ use std::time::Duration;
 use hearth::Role;
 use hearth_platform::secret::SecretString;
 use hearth_proto::identity::ExchangeProviderTokenRequest;
-use hearth_provider_m3u::{AdapterConfig, Running, start};
+use hearth_provider_m3u::Running;
 use hearth_tests::TestApp;
 use tokio_util::sync::CancellationToken;
 
 /// A one-channel reference provider with three viewers.
 async fn provider(shutdown: &CancellationToken) -> Running {
-    let dir = std::env::temp_dir().join(format!("hearth-provider-sign-in-{}", uuid::Uuid::now_v7()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let playlist = dir.join("playlist.m3u");
-    std::fs::write(&playlist, "#EXTM3U\n#EXTINF:-1 group-title=\"News\",Hearth News\nhttp://example.test/news.m3u8\n")
-        .expect("playlist");
-    let users = dir.join("users.json");
-    std::fs::write(
-        &users,
+    hearth_tests::reference_provider(
+        "#EXTM3U\n#EXTINF:-1 group-title=\"News\",Hearth News\nhttp://example.test/news.m3u8\n",
         r#"{"users": [
             {"token": "tok-ann", "id": "op-ann-1", "name": "Ann Smith", "packages": ["News"]},
             {"token": "tok-ann2", "id": "op-ann-2", "name": "Ann Smith"},
             {"token": "tok-eve", "id": "op-eve", "name": "Eve", "suspended": true}
         ]}"#,
-    )
-    .expect("users");
-    start(
-        AdapterConfig {
-            playlist: playlist.display().to_string(),
-            guides: Vec::new(),
-            header_guides: false,
-            users: Some(users),
-            api_key: Some("provider-key".into()),
-            addr: "127.0.0.1:0".parse().expect("addr"),
-            reload: None,
-            heartbeat: Duration::from_secs(30),
-        },
-        shutdown.clone(),
+        shutdown,
     )
     .await
-    .expect("start the reference provider")
 }
 
 fn exchange(token: &str) -> ExchangeProviderTokenRequest {
