@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one command that runs Hearth's whole test suite:
 #   deploy/test.sh [extra cargo test args, e.g. -p hearth-identity or -- --nocapture]
-# Makes sure PostgreSQL, Redis and NATS (JetStream) are up, checks the Helm chart and
-# smoke-runs the fuzzers (only without arguments), then runs cargo test.
+# Makes sure PostgreSQL, Redis and NATS (JetStream) are up, checks the Helm chart, smoke-runs
+# the fuzzers and builds and unit-tests the TypeScript clients (only without arguments), then
+# runs cargo test (which includes the browser tests).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,9 +30,15 @@ echo "shared test data: ${HEARTH_SHARED_DATA:-absent (tests that need it skip, o
 # The whole suite (no arguments) also checks the Helm chart: lint, render, validate, golden
 # files (deploy/helm-check.sh installs helm and kubernetes-validate on first use).
 # It also smoke-runs every fuzz target for 20 s (deploy/fuzz.sh; docs/reliability.md).
+# It also builds the TypeScript SDK and the web app and runs their unit tests
+# (clients/build.sh); the browser tests then run in cargo test (tests/browser) against
+# real Hearth in Debian's Chromium.
 if (($# == 0)); then
     deploy/helm-check.sh
     deploy/fuzz.sh --smoke
+    # shellcheck source=client-tools.sh
+    source deploy/client-tools.sh browser
+    clients/build.sh
 fi
 
 cargo test --workspace --locked "$@"

@@ -1,7 +1,9 @@
 //! NATS (a private instance) SIGKILLed and restarted on the same store:
 //! services and gateways reconnect by themselves, chat sent before, during
 //! and after reaches members complete and in order (the outbox holds what
-//! could not be published), and the durable audit consumer resumes.
+//! could not be published), the durable audit consumer resumes, and a
+//! room change made during the outage is answered at once, its room event
+//! stored in JetStream, in order, once NATS is back.
 
 use std::time::{Duration, Instant};
 
@@ -102,6 +104,19 @@ async fn after_a_nats_restart_everything_reconnects_and_nothing_is_lost() {
     follower.settle(Duration::from_millis(300)).await;
     follower.assert_complete(last);
     wait_audit(&mut host, &room, 3).await;
+    let order = [trolls[0].as_str(), trolls[2].as_str(), trolls[1].as_str()];
+    let stored = Instant::now();
+    loop {
+        let banned = banned_in_stream(&app, &room).await;
+        if banned == order {
+            break;
+        }
+        assert!(
+            stored.elapsed() < Duration::from_secs(20),
+            "the ROOMS stream holds the bans {order:?}, saw {banned:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     println!(
         "nats restart: outage {}; send during the outage acked after {} (seq {during}), a ban after {}; \
          chat round trip {} after the restart ({probes} probes); {} gap fills",
@@ -111,4 +126,42 @@ async fn after_a_nats_restart_everything_reconnects_and_nothing_is_lost() {
         ms(window),
         follower.gap_fills,
     );
+}
+
+/// The users of the room's `memberBanned` events in the ROOMS stream, in
+/// stream order.
+async fn banned_in_stream(app: &TestApp, room: &str) -> Vec<String> {
+    use async_nats::jetstream::{self, consumer::pull};
+    use futures::StreamExt;
+    use hearth_proto::hearth::{events::v1::Envelope, rooms::v1::RoomEvent, rooms::v1::room_event::Kind};
+    use prost::Message;
+    let Ok(client) = async_nats::connect(app.config.nats.url.expose()).await else { return Vec::new() };
+    let prefix = &app.config.nats.subject_prefix;
+    let stream_prefix: String =
+        prefix.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let Ok(stream) = jetstream::new(client).get_stream(format!("{stream_prefix}_ROOMS")).await else {
+        return Vec::new();
+    };
+    let consumer = stream
+        .create_consumer(pull::Config {
+            filter_subject: format!("{prefix}.room.{room}.room"),
+            ack_policy: jetstream::consumer::AckPolicy::None,
+            ..Default::default()
+        })
+        .await;
+    let Ok(consumer) = consumer else { return Vec::new() };
+    let Ok(mut messages) = consumer.fetch().max_messages(1_000).expires(Duration::from_millis(500)).messages().await
+    else {
+        return Vec::new();
+    };
+    let mut banned = Vec::new();
+    while let Some(Ok(message)) = messages.next().await {
+        let event = Envelope::decode(message.payload.as_ref())
+            .ok()
+            .and_then(|envelope| RoomEvent::decode(envelope.payload.as_slice()).ok());
+        if let Some(Kind::MemberBanned(ban)) = event.and_then(|e| e.kind) {
+            banned.push(ban.user.map(|u| u.user_id).unwrap_or_default());
+        }
+    }
+    banned
 }

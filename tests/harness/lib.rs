@@ -460,6 +460,14 @@ impl Ws {
             if value.get("ref").and_then(Value::as_str) == Some(reference.as_str()) {
                 return value;
             }
+            // The gateway's frame rate limit answers before reading the ref:
+            // this request gets no reply of its own, so say so now rather
+            // than time out waiting for one.
+            let unreferenced = value.get("ref").and_then(Value::as_str).unwrap_or_default().is_empty();
+            assert!(
+                !(unreferenced && value["error"]["code"] == "rate_limited"),
+                "the gateway's frame rate limit refused a frame while waiting for {reference}: {value}"
+            );
             self.pending.push_back(value);
         }
     }

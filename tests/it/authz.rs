@@ -3,8 +3,11 @@
 //! outsider, member, moderator, host, owner, operator admin, banned, timed
 //! out) and room state (public, private, archived), each cell asserting
 //! success or the exact refusal (code and reason). Rows are data; one loop
-//! sets the world up once per group and collects every mismatch.
+//! sets the world up once per group and collects every mismatch. Blocks
+//! between users have their own table (`blocked`): every act that reaches
+//! another person, with and without a block either way.
 
+mod blocked;
 mod grpc;
 mod rows;
 mod world;
@@ -242,6 +245,11 @@ fn report(total: usize, mismatches: &[String]) {
 async fn spawn() -> TestApp {
     TestApp::spawn_with(hearth::Role::ALL, |c| {
         c.gateway.max_bad_frames = u32::MAX;
+        // Setup and rows send far faster than a viewer.
+        c.gateway.frames_per_second = 100_000;
+        c.gateway.frame_burst = 100_000;
+        // Every Q&A row asks a question of its own as the member.
+        c.polls.qna_ask_limit = 100_000;
         // The owner posts a message for every act that needs one.
         c.chat.moderator_messages_per_window = 100_000;
         c.chat.member_messages_per_window = 100_000;
@@ -272,4 +280,52 @@ async fn anonymous_and_user_callers_of_service_methods_are_refused() {
     let rows = rows::credential_rows();
     let mismatches = run_group(&app, State::Public, &rows).await;
     report(rows.len(), &mismatches);
+}
+
+/// Every act that reaches another person, by a caller the target blocked,
+/// a caller who blocked the target, and one with no block (the control).
+#[tokio::test]
+async fn blocked_callers_reach_nobody_who_blocked_them() {
+    // Two fresh users per cell.
+    let app = TestApp::spawn_with(hearth::Role::ALL, |c| c.identity.registrations_per_ip_per_hour = 1_000).await;
+    let (total, mismatches) = blocked::run(&app).await;
+    report(total, &mismatches);
+}
+
+/// The client-streaming ProviderIngest/ReportViewing (left out of the
+/// unary tables) takes only the operator's ingest key: no credentials, a
+/// wrong key, and user, operator-admin and service tokens are refused
+/// before any event is read.
+#[tokio::test]
+async fn report_viewing_takes_only_the_ingest_key() {
+    use hearth_platform::{auth, secret::SecretString};
+    use hearth_proto::hearth::provider::v1::{self as pb, provider_ingest_client::ProviderIngestClient};
+    const KEY: &str = "the-ingest-key";
+    let app = TestApp::spawn_with(hearth::Role::ALL, |c| c.provider.ingest_key = Some(SecretString::new(KEY))).await;
+    let keys = auth::TokenKeys::from_config(&app.config.auth).expect("token keys");
+    let service = keys.issue_service("gateway", "authz").expect("service token");
+    let user = app.token(&uuid::Uuid::now_v7().to_string(), &[]);
+    let admin = app.token(&uuid::Uuid::now_v7().to_string(), &["admin"]);
+    let mut client = ProviderIngestClient::connect(app.grpc_url.clone()).await.expect("ingest client");
+    let empty = || futures::stream::iter(Vec::<pb::ReportViewingRequest>::new());
+    let mut refused = Vec::new();
+    for (who, token) in [
+        ("wrong key", Some("not-the-key")),
+        ("user", Some(&user)),
+        ("admin", Some(&admin)),
+        ("service", Some(&service)),
+        ("no credentials", None),
+    ] {
+        let request = match token {
+            Some(token) => hearth_tests::authed(empty(), token),
+            None => tonic::Request::new(empty()),
+        };
+        match client.report_viewing(request).await {
+            Err(status) if status.code() == tonic::Code::Unauthenticated => refused.push(who),
+            other => panic!("{who}: ReportViewing answered {other:?}, want UNAUTHENTICATED"),
+        }
+    }
+    println!("ReportViewing refused: {}", refused.join(", "));
+    let accepted = client.report_viewing(hearth_tests::authed(empty(), KEY)).await.expect("the ingest key is accepted");
+    assert_eq!(accepted.into_inner().accepted_count, 0);
 }

@@ -20,4 +20,5 @@ mod recommendations;
 mod rooms;
 mod sync;
 mod tokens;
+mod web_app;
 mod websocket;

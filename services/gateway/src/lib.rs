@@ -61,6 +61,8 @@ pub enum GatewayError {
     Clients(#[from] GrpcError),
     #[error("cannot bind the gateway on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    WebRoot(#[from] http::web::WebRootError),
     #[error("gateway server: {0}")]
     Serve(std::io::Error),
 }
@@ -71,6 +73,10 @@ impl GatewayState {
             let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "gateway".into());
             format!("{host}-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
         });
+        let web_root = &deps.config.gateway.web_root;
+        if !web_root.is_empty() {
+            http::web::check(std::path::Path::new(web_root))?;
+        }
         let clients = clients::Clients::new(&deps.config.services)?;
         // Zero series from the start, so the slow-client alert has a rate to
         // compute before the first slow client.
@@ -96,6 +102,8 @@ impl GatewayState {
 /// Every HTTP route of the gateway.
 pub fn router(state: GatewayState) -> Router {
     let body_limit = state.config.gateway.max_body_bytes;
+    let web_root = state.config.gateway.web_root.clone();
+    let app = if web_root.is_empty() { Router::new() } else { http::web::routes(std::path::Path::new(&web_root)) };
     Router::new()
         .route("/v1/auth/register", post(http::auth::register))
         .route("/v1/auth/login", post(http::auth::login))
@@ -107,6 +115,7 @@ pub fn router(state: GatewayState) -> Router {
         .route("/.well-known/jwks.json", get(http::health::jwks))
         .route("/healthz", get(http::health::healthz))
         .route("/readyz", get(http::health::readyz))
+        .merge(app)
         .layer(axum::middleware::from_fn(hearth_platform::http::http_telemetry))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)

@@ -253,6 +253,7 @@ async fn serve(config: Config, roles: &[Role], migrate: bool, announce: bool) ->
         hearth::migrate(&config).await.context("running migrations")?;
     }
     let shutdown = shutdown::on_signal();
+    let web_root = config.gateway.web_root.clone();
     let app = App::start(config, roles, shutdown).await?;
     tracing::info!(roles = ?roles, grpc = ?app.grpc_addr, gateway = ?app.gateway_addr, "hearth started");
     if announce {
@@ -260,6 +261,9 @@ async fn serve(config: Config, roles: &[Role], migrate: bool, announce: bool) ->
             let port = addr.port();
             println!();
             println!("Hearth is running.");
+            if !web_root.is_empty() {
+                println!("  Web app      http://127.0.0.1:{port}/");
+            }
             println!("  HTTP API     http://127.0.0.1:{port}/v1/auth/register");
             println!("  WebSocket    ws://127.0.0.1:{port}/v1/ws");
             println!("  Health       http://127.0.0.1:{port}/readyz");

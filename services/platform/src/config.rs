@@ -81,6 +81,10 @@ pub struct GatewayConfig {
     /// a large room's counters cost a bounded number of writes. 0: every
     /// update is delivered.
     pub live_counter_budget: u32,
+    /// Directory of the built reference web app (`clients/web/dist`),
+    /// served at `/` with every unknown non-API path answered by its
+    /// `index.html`. Empty: no web app, only the API.
+    pub web_root: String,
 }
 
 impl Default for GatewayConfig {
@@ -101,6 +105,7 @@ impl Default for GatewayConfig {
             max_rooms_per_connection: 10,
             instance_id: None,
             live_counter_budget: 10_000,
+            web_root: String::new(),
         }
     }
 }
@@ -443,6 +448,11 @@ pub struct PollsConfig {
     pub quiz_answer_points: i64,
     /// Points per published Q&A question.
     pub qna_question_points: i64,
+    /// Questions one user may ask in one room per `qna_ask_window`
+    /// (sliding), so a few viewers cannot flood a show's Q&A.
+    pub qna_ask_limit: u32,
+    #[serde(with = "humantime_serde")]
+    pub qna_ask_window: Duration,
     /// Participation earnings per user, room and UTC day, at most.
     pub daily_earn_cap: i64,
 }
@@ -460,6 +470,8 @@ impl Default for PollsConfig {
             poll_vote_points: 25,
             quiz_answer_points: 10,
             qna_question_points: 25,
+            qna_ask_limit: 3,
+            qna_ask_window: Duration::from_secs(5 * 60),
             daily_earn_cap: 2000,
         }
     }

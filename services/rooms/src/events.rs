@@ -14,6 +14,7 @@ use hearth_proto::hearth::{
     rooms::v1::{RoomEvent, room_event},
 };
 use prost::Message;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::grpc::convert::timestamp_ms;
@@ -45,16 +46,40 @@ impl Channel {
 /// How long JetStream keeps room events for consumers that were away.
 pub const STREAM_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 
+/// Room events waiting for JetStream, per replica. Beyond it (a long
+/// NATS outage under load) new events are dropped with a warning; clients
+/// recover them from the version gap or their next snapshot.
+const DURABLE_QUEUE: usize = 10_000;
+
+/// Longest pause between two attempts at events NATS did not take.
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// Events sent before their acknowledgements are awaited.
+const BATCH: usize = 256;
+
+/// A `.room` event on its way to JetStream.
+struct Durable {
+    room: Uuid,
+    subject: String,
+    id: String,
+    payload: Bytes,
+}
+
 #[derive(Clone)]
 pub struct Events {
     nats: Nats,
     producer: String,
+    durable: mpsc::Sender<Durable>,
 }
 
 impl Events {
+    /// Starts the task that publishes `.room` events in order; it ends when
+    /// the last clone of this handle is dropped.
     pub fn new(nats: Nats) -> Self {
         let instance = Uuid::new_v4().simple().to_string();
-        Self { nats, producer: format!("rooms/{}", &instance[..8]) }
+        let (durable, queue) = mpsc::channel(DURABLE_QUEUE);
+        tokio::spawn(publish_in_order(nats.clone(), queue));
+        Self { nats, producer: format!("rooms/{}", &instance[..8]), durable }
     }
 
     /// Creates the ROOMS stream over `<prefix>.room.*.room` only: a stream
@@ -91,23 +116,23 @@ impl Events {
 
     /// Publishes one room event. Failures are logged, not returned: the
     /// change is already stored, and clients recover from a lost event by
-    /// the version gap (or the next snapshot).
+    /// the version gap (or the next snapshot). `.room` events go to
+    /// JetStream through this replica's ordered queue, so the request never
+    /// waits for NATS: during an outage the change is answered at once and
+    /// its event follows, in order, when NATS is back.
     pub async fn room(&self, room: Uuid, channel: Channel, version: u64, kind: room_event::Kind) {
         let now = crate::state::now_ms();
         let event = RoomEvent { room_id: room.to_string(), version, time: Some(timestamp_ms(now)), kind: Some(kind) };
         let subject = self.nats.subject(&format!("room.{room}.{}", channel.suffix()));
         let id = Uuid::now_v7().to_string();
         let payload = self.envelope(&subject, "hearth.rooms.v1.RoomEvent", &id, event.encode_to_vec(), now);
-        let published = if channel == Channel::Room {
-            match self.nats.publish_durable(subject.clone(), &id, payload.clone()).await {
-                Ok(()) => Ok(()),
-                // No stream (JetStream down or not set up): still reach live subscribers.
-                Err(_) => self.nats.publish(subject, payload).await,
+        if channel == Channel::Room {
+            if let Err(error) = self.durable.try_send(Durable { room, subject, id, payload }) {
+                tracing::warn!(%error, %room, "room event dropped: the JetStream queue is full");
             }
-        } else {
-            self.nats.publish(subject, payload).await
-        };
-        if let Err(error) = published {
+            return;
+        }
+        if let Err(error) = self.nats.publish(subject, payload).await {
             tracing::warn!(%error, %room, "room event not published");
         }
     }
@@ -147,6 +172,54 @@ impl Events {
         let payload = self.envelope(&subject, "hearth.events.v1.UserEvent", &id, event.encode_to_vec(), now);
         if let Err(error) = self.nats.publish(subject, payload).await {
             tracing::warn!(%error, %user, "personal event not published");
+        }
+    }
+}
+
+/// Publishes queued `.room` events in order, in batches: every event of
+/// a batch is sent, then every acknowledgement awaited, so a join storm
+/// costs one JetStream round trip per batch, not per event. Events not
+/// stored are sent again (JetStream drops a duplicate by its
+/// `Nats-Msg-Id`) until NATS is back. When NATS answers but JetStream does
+/// not take them (no stream), they still reach live subscribers over core
+/// NATS.
+async fn publish_in_order(nats: Nats, mut queue: mpsc::Receiver<Durable>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while queue.recv_many(&mut batch, BATCH).await > 0 {
+        let mut pause = Duration::from_millis(100);
+        while !batch.is_empty() {
+            let mut acks = Vec::with_capacity(batch.len());
+            for event in &batch {
+                acks.push(
+                    nats.publish_durable_pipelined(event.subject.clone(), &event.id, event.payload.clone()).await,
+                );
+            }
+            let mut failed = Vec::new();
+            for (event, ack) in batch.drain(..).zip(acks) {
+                let stored = match ack {
+                    Ok(ack) => ack.await.map(drop).map_err(|error| error.to_string()),
+                    Err(error) => Err(error.to_string()),
+                };
+                if let Err(error) = stored {
+                    failed.push((event, error));
+                }
+            }
+            if failed.is_empty() {
+                break;
+            }
+            if nats.is_connected() {
+                for (event, error) in failed {
+                    tracing::warn!(%error, room = %event.room, "room event not stored in JetStream; published live only");
+                    if let Err(error) = nats.publish(event.subject, event.payload).await {
+                        tracing::warn!(%error, room = %event.room, "room event not published");
+                    }
+                }
+                break;
+            }
+            tracing::debug!(events = failed.len(), "NATS away; room events wait");
+            batch = failed.into_iter().map(|(event, _)| event).collect();
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY_MAX);
         }
     }
 }

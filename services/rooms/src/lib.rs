@@ -9,6 +9,7 @@
 //! `sweeper` every replica runs and the `signals` task that feeds the
 //! recommendations role.
 
+pub mod blocks;
 pub mod catalog;
 pub mod catalog_sync;
 pub mod domain;
@@ -66,6 +67,7 @@ impl Rooms {
                 .map(hearth_proto::identity::identity_service_client::IdentityServiceClient::new);
         let instance = uuid::Uuid::new_v4().simple().to_string();
         let credential = hearth_platform::auth::ServiceCredential::new(deps.tokens.clone(), "rooms", &instance);
+        let blocks = blocks::Blocks::new(identity.clone(), credential.clone());
         let catalog = catalog::Catalog::new(
             &services.provider_url,
             services.connect_timeout,
@@ -84,6 +86,7 @@ impl Rooms {
         let api = RoomsApi {
             catalog,
             profiles: hearth_platform::profiles::Profiles::new(identity),
+            blocks,
             store,
             state,
             events,

@@ -755,17 +755,45 @@ fn room_acts() -> Vec<Act> {
         ws(
             "upvoteQuestion",
             json!({"questionId": "$question", "upvote": true}),
+            // The member asked it; upvotes are not speech, so a timeout
+            // does not stop them (polls.md "Q&A").
             &[
-                ("up", "xmdhoAbt", "invalid_argument"),
-                ("upr", "a", "unauthenticated"),
+                ("up", "dhot", "ok"),
+                ("up", "m", "failed_precondition/own_question"),
+                ("up", "A", "permission_denied/not_member"),
+                ("u", "x", "permission_denied/not_member"),
+                ("p", "x", "not_found/room_not_found"),
+                ("upr", "b", "permission_denied/banned"),
                 ("r", "xmdhoAt", "failed_precondition/room_archived"),
-                ("r", "b", "permission_denied/banned"),
+                ("upr", "a", "unauthenticated"),
             ],
         ),
         ws(
             "moderateQuestion",
-            json!({"questionId": "$question", "action": "MODERATION_ACTION_PIN"}),
-            &[("upr", "xmdhoAbt", "invalid_argument"), ("upr", "a", "unauthenticated")],
+            json!({"questionId": "$question", "action": "MODERATION_ACTION_HIGHLIGHT"}),
+            &[
+                ("up", "dhoA", "ok"),
+                ("upr", "mt", "permission_denied/not_manager"),
+                ("ur", "x", "permission_denied/not_manager"),
+                ("p", "x", "not_found/room_not_found"),
+                ("upr", "b", "permission_denied/banned"),
+                ("r", "dhoA", "failed_precondition/room_archived"),
+                ("upr", "a", "unauthenticated"),
+            ],
+        ),
+        // Each row deletes a question of its own, asked by the member.
+        ws(
+            "deleteQuestion",
+            json!({"questionId": "$question"}),
+            &[
+                ("up", "mdhoA", "ok"),
+                ("ur", "xt", "permission_denied/not_author"),
+                ("p", "t", "permission_denied/not_author"),
+                ("p", "x", "not_found/room_not_found"),
+                ("upr", "b", "permission_denied/banned"),
+                ("r", "mdhoA", "failed_precondition/room_archived"),
+                ("upr", "a", "unauthenticated"),
+            ],
         ),
         grpc_only(
             "QnaService/GetQnaSettings",
@@ -849,5 +877,55 @@ fn credential_acts() -> Vec<Act> {
     ] {
         acts.push(grpc_only(method, json!({}), refusal));
     }
+    acts.extend(account_acts());
     acts
+}
+
+/// Acts of a signed-in user outside any room (creating rooms, lists,
+/// recommendations, sharing settings): any user may, anonymous callers may
+/// not, and only operator admins create catalog rooms (rooms.md "Kinds").
+fn account_acts() -> Vec<Act> {
+    vec![
+        ws(
+            "createRoom",
+            json!({"kind": "ROOM_KIND_WATCH_PARTY", "title": "Film night", "media": {"assetId": "film-1"}}),
+            &[("u", "xA", "ok"), ("u", "a", "unauthenticated")],
+        ),
+        ws(
+            "createRoom",
+            json!({"kind": "ROOM_KIND_COMMUNITY", "visibility": "ROOM_VISIBILITY_PUBLIC", "title": "Fans"}),
+            &[("u", "xA", "ok"), ("u", "a", "unauthenticated")],
+        ),
+        ws(
+            "createRoom",
+            json!({"kind": "ROOM_KIND_CHANNEL", "visibility": "ROOM_VISIBILITY_PUBLIC", "title": "News",
+                   "media": {"channelId": "$unique"}}),
+            &[("u", "x", "permission_denied/operator_only"), ("u", "A", "ok"), ("u", "a", "unauthenticated")],
+        ),
+        ws("listMyRooms", json!({}), &[("u", "xA", "ok"), ("u", "a", "unauthenticated")]),
+        ws("listPublicRooms", json!({}), &[("u", "xA", "ok"), ("u", "a", "unauthenticated")]),
+        ws("listTrending", json!({}), &[("u", "xA", "ok"), ("u", "a", "unauthenticated")]),
+        ws("listFriendsWatching", json!({}), &[("u", "xA", "ok"), ("u", "a", "unauthenticated")]),
+        ws("listBecauseYouWatched", json!({}), &[("u", "xA", "ok"), ("u", "a", "unauthenticated")]),
+        ws("listStartingSoon", json!({}), &[("u", "xA", "ok"), ("u", "a", "unauthenticated")]),
+        ws("listShares", json!({}), &[("u", "xA", "ok"), ("u", "a", "unauthenticated")]),
+        ws("getSharingSettings", json!({}), &[("u", "xA", "ok"), ("u", "a", "unauthenticated")]),
+        ws(
+            "updateSharingSettings",
+            json!({"settings": {"shareActivity": true, "audience": "SHARING_AUDIENCE_FOLLOWERS"}}),
+            &[("u", "xA", "ok"), ("u", "a", "unauthenticated")],
+        ),
+        // Only one's own viewing sessions can be hidden: a room never
+        // watched has none.
+        ws(
+            "hideSession",
+            json!({"roomId": "$room"}),
+            &[("u", "xA", "not_found/session_not_found"), ("u", "a", "unauthenticated")],
+        ),
+        ws(
+            "dismissShare",
+            json!({"shareId": "$stranger"}),
+            &[("u", "xA", "not_found/share_not_found"), ("u", "a", "unauthenticated")],
+        ),
+    ]
 }

@@ -292,6 +292,9 @@ impl World {
             "question" => {
                 let ws = &mut self.actors.get_mut(&Caller::Member).expect("a member").ws;
                 let asked = ws.call(json!({"askQuestion": {"roomId": room, "text": format!("Why {unique}?")}})).await;
+                if asked.get("error").is_some() {
+                    println!("SETUP question: {asked}");
+                }
                 text(&asked["askQuestion"]["question"]["questionId"])
             }
             "term" => {

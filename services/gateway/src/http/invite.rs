@@ -83,7 +83,11 @@ pub async fn preview(
     let response = match format {
         Format::Json => (status, Json(reply)).into_response(),
         Format::Html => {
-            let page = reply.preview.as_ref().map(|preview| render_page(preview, &code)).unwrap_or_default();
+            let page = reply
+                .preview
+                .as_ref()
+                .map(|preview| render_page(preview, &code, !state.config.gateway.web_root.is_empty()))
+                .unwrap_or_default();
             html_response(status, page)
         }
     };
@@ -347,9 +351,9 @@ fn link(out: &mut String, class: Option<&str>, href: &str, text: &str) {
 /// The HTML page of a preview as the rooms service returned it: the room
 /// card for a valid invite, a short explanation otherwise. Pure, so every
 /// escaping and tag rule is unit-tested without a server.
-pub fn render_page(preview: &InvitePreview, code: &str) -> String {
+pub fn render_page(preview: &InvitePreview, code: &str, web_app: bool) -> String {
     match preview.status() {
-        InviteStatus::Valid => render_valid(preview, code),
+        InviteStatus::Valid => render_valid(preview, code, web_app),
         status @ (InviteStatus::Expired | InviteStatus::Revoked | InviteStatus::Exhausted) => {
             render_gone(status, web_url(&preview.url))
         }
@@ -357,7 +361,9 @@ pub fn render_page(preview: &InvitePreview, code: &str) -> String {
     }
 }
 
-fn render_valid(preview: &InvitePreview, code: &str) -> String {
+/// `web_app`: this gateway serves the reference web app, whose
+/// `/join/<code>` route redeems the invite in the browser.
+fn render_valid(preview: &InvitePreview, code: &str, web_app: bool) -> String {
     let title = non_empty(&preview.title).unwrap_or("A room on Hearth").to_owned();
     let inviter =
         preview.inviter.as_ref().and_then(|user| non_empty(&user.display_name).or_else(|| non_empty(&user.username)));
@@ -397,6 +403,9 @@ fn render_valid(preview: &InvitePreview, code: &str) -> String {
     );
     element(&mut body, "p", Some("meta"), &counts);
     body.push_str("<p class=\"actions\">\n");
+    if web_app {
+        link(&mut body, Some("join"), &format!("/join/{code}"), "Join in your browser");
+    }
     link(&mut body, Some("join"), &format!("hearth://join/{code}"), "Join in the Hearth app");
     if let Some(url) = url {
         link(&mut body, None, url, "Open in browser");
@@ -489,7 +498,7 @@ mod tests {
 
     #[test]
     fn hostile_title_is_escaped_in_attributes_and_text() {
-        let html = render_page(&valid(r#"<script>alert("x")</script>'"#, ""), CODE);
+        let html = render_page(&valid(r#"<script>alert("x")</script>'"#, ""), CODE, false);
         let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#x27;";
         assert!(!html.contains("<script"), "{html}");
         assert!(html.contains(&format!("<meta property=\"og:title\" content=\"{escaped}\">")), "{html}");
@@ -503,7 +512,7 @@ mod tests {
         let mut preview = valid("Room", "https://img.example/a.jpg?x=\"><b>");
         preview.url = "javascript:alert(1)".into();
         preview.inviter = Some(UserRef { display_name: "<b>Eve</b>".into(), ..Default::default() });
-        let html = render_page(&preview, CODE);
+        let html = render_page(&preview, CODE, false);
         assert!(!html.contains("javascript:"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
         assert!(html.contains("Invited by &lt;b&gt;Eve&lt;/b&gt;"), "{html}");
@@ -513,7 +522,7 @@ mod tests {
 
     #[test]
     fn valid_preview_with_image_has_all_tags() {
-        let html = render_page(&valid("Friday films", "https://img.example/heat.jpg"), CODE);
+        let html = render_page(&valid("Friday films", "https://img.example/heat.jpg"), CODE, false);
         let url = format!("https://hearth.example/i/{CODE}");
         for expected in [
             "<meta property=\"og:title\" content=\"Friday films\">".to_owned(),
@@ -541,8 +550,17 @@ mod tests {
     }
 
     #[test]
+    fn a_gateway_serving_the_web_app_links_its_join_route() {
+        let with_app = render_page(&valid("Friday films", ""), CODE, true);
+        assert!(with_app.contains(&format!("href=\"/join/{CODE}\"")), "{with_app}");
+        assert!(with_app.contains(&format!("href=\"hearth://join/{CODE}\"")), "{with_app}");
+        let without = render_page(&valid("Friday films", ""), CODE, false);
+        assert!(!without.contains("href=\"/join/"), "{without}");
+    }
+
+    #[test]
     fn preview_without_image_is_a_summary_card() {
-        let html = render_page(&valid("Friday films", ""), CODE);
+        let html = render_page(&valid("Friday films", ""), CODE, false);
         assert!(html.contains("<meta name=\"twitter:card\" content=\"summary\">"), "{html}");
         assert!(!html.contains("og:image"), "{html}");
         assert!(!html.contains("twitter:image"), "{html}");
@@ -558,7 +576,7 @@ mod tests {
         assert_eq!(og_type(PreviewType::Unspecified), "video.other");
         let mut preview = valid("Show", "");
         preview.preview_type = PreviewType::VideoEpisode as i32;
-        assert!(render_page(&preview, CODE).contains("<meta property=\"og:type\" content=\"video.episode\">"));
+        assert!(render_page(&preview, CODE, false).contains("<meta property=\"og:type\" content=\"video.episode\">"));
     }
 
     #[test]
@@ -570,7 +588,7 @@ mod tests {
                 url: format!("https://hearth.example/i/{CODE}"),
                 ..Default::default()
             };
-            let html = render_page(&preview, CODE);
+            let html = render_page(&preview, CODE, false);
             assert!(html.contains("<meta name=\"robots\" content=\"noindex\">"), "{html}");
             assert!(html.contains("<meta name=\"twitter:card\" content=\"summary\">"), "{html}");
             assert!(html.contains("og:site_name"), "{html}");

@@ -1,9 +1,10 @@
 //! The HTTP JSON API: auth endpoints over identity, the invite link page,
-//! JWKS, health.
+//! JWKS, health; and the reference web app's files.
 
 pub mod auth;
 pub mod health;
 pub mod invite;
+pub mod web;
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -2,7 +2,7 @@
 //! manager's action moves a question (the moderation state machine), which
 //! questions a caller may see, and the orders questions are listed in.
 
-use std::{cmp::Ordering, time::Duration};
+use std::cmp::Ordering;
 
 use hearth_proto::hearth::polls::v1 as pb;
 use time::OffsetDateTime;
@@ -16,10 +16,6 @@ use crate::error::{PollsError, Result};
 pub const QUESTION_MAX: usize = 300;
 /// Longest answer note, in characters.
 pub const ANSWER_NOTE_MAX: usize = 500;
-/// Questions a user may ask per room within [`ASK_WINDOW`].
-pub const ASK_LIMIT: u32 = 3;
-/// The sliding window of the ask rate limit.
-pub const ASK_WINDOW: Duration = Duration::from_secs(5 * 60);
 /// Published questions in a room snapshot.
 pub const SNAPSHOT_TOP: u32 = 10;
 /// Most state filters of ListQuestions.

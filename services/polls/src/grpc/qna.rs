@@ -125,15 +125,16 @@ impl PollsApi {
         if !settings.enabled {
             return Err(PollsError::Precondition("qna_disabled", "questions are closed in this room".into()));
         }
-        let slot = match self.state.take_ask_slot(room.id, caller.id, qna::ASK_LIMIT, qna::ASK_WINDOW).await? {
+        let (limit, window) = (self.config.qna_ask_limit, self.config.qna_ask_window);
+        let slot = match self.state.take_ask_slot(room.id, caller.id, limit, window).await? {
             Ok(slot) => slot,
             Err(retry) => {
                 return Err(PollsError::Exhausted(
                     "rate_limited",
                     format!(
-                        "at most {} questions per {} minutes; retry in {} s",
-                        qna::ASK_LIMIT,
-                        qna::ASK_WINDOW.as_secs() / 60,
+                        "at most {} questions per {} s; retry in {} s",
+                        limit,
+                        window.as_secs(),
                         retry.as_millis().div_ceil(1000)
                     ),
                     Some(retry),

@@ -149,12 +149,13 @@ impl RoomsApi {
         let members = self.store.existing_members(room, &users).await?;
         let banned = self.store.banned_among(room, &users).await?;
         let known = self.profiles.existing(&users).await;
+        let blocked = self.blocks.between(caller.id, &users).await?;
         // Every member must be entitled to the room's media: invitees who
         // are not are skipped (asked once, for those not skipped already).
         let candidates: Vec<Uuid> = users
             .iter()
             .copied()
-            .filter(|u| !members.contains(u) && !banned.contains(u))
+            .filter(|u| !members.contains(u) && !banned.contains(u) && !blocked.contains(u))
             .filter(|u| known.as_ref().is_none_or(|known| known.contains(u)))
             .collect();
         let not_entitled: Vec<Uuid> = match self.current_media(&access.room).await? {
@@ -177,6 +178,8 @@ impl RoomsApi {
                 Some(pb::InviteSkipReason::Banned)
             } else if known.as_ref().is_some_and(|known| !known.contains(&user)) {
                 Some(pb::InviteSkipReason::UserNotFound)
+            } else if blocked.contains(&user) {
+                Some(pb::InviteSkipReason::Blocked)
             } else if not_entitled.contains(&user) {
                 Some(pb::InviteSkipReason::NotEntitled)
             } else {

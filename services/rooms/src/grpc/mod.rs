@@ -58,6 +58,8 @@ pub struct RoomsApi {
     pub(crate) tokens: TokenKeys,
     pub(crate) config: RoomsConfig,
     pub(crate) profiles: hearth_platform::profiles::Profiles,
+    /// Blocks between users (identity), for direct invites.
+    pub(crate) blocks: crate::blocks::Blocks,
     /// The provider role's catalog: entitlement and now/next.
     pub(crate) catalog: crate::catalog::Catalog,
 }

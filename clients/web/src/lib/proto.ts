@@ -1,0 +1,85 @@
+/**
+ * The one place the app names the SDK's generated protobuf enums and message types (from its `proto`
+ * namespace): screens and helpers import from here, so a change in how @hearth/sdk exposes them touches
+ * one file.
+ */
+import { proto } from "@hearth/sdk";
+
+export const PlaybackCause = proto.PlaybackCause;
+export type PlaybackCause = proto.PlaybackCause;
+export const PlaybackPolicy = proto.PlaybackPolicy;
+export type PlaybackPolicy = proto.PlaybackPolicy;
+export const PlaybackStatus = proto.PlaybackStatus;
+export type PlaybackStatus = proto.PlaybackStatus;
+export const PublicRoomOrder = proto.PublicRoomOrder;
+export type PublicRoomOrder = proto.PublicRoomOrder;
+export const Readiness = proto.Readiness;
+export type Readiness = proto.Readiness;
+export const RoomKind = proto.RoomKind;
+export type RoomKind = proto.RoomKind;
+export const RoomRole = proto.RoomRole;
+export type RoomRole = proto.RoomRole;
+export const RoomState = proto.RoomState;
+export type RoomState = proto.RoomState;
+export const RoomVisibility = proto.RoomVisibility;
+export type RoomVisibility = proto.RoomVisibility;
+export const MessageState = proto.MessageState;
+export type MessageState = proto.MessageState;
+export const RestrictionKind = proto.RestrictionKind;
+export type RestrictionKind = proto.RestrictionKind;
+export const ResumeOutcome = proto.ResumeOutcome;
+export type ResumeOutcome = proto.ResumeOutcome;
+export const SendStatus = proto.SendStatus;
+export type SendStatus = proto.SendStatus;
+export const TermAction = proto.TermAction;
+export type TermAction = proto.TermAction;
+export const PollState = proto.PollState;
+export type PollState = proto.PollState;
+export const QuestionKind = proto.QuestionKind;
+export type QuestionKind = proto.QuestionKind;
+export const QuestionState = proto.QuestionState;
+export type QuestionState = proto.QuestionState;
+export const QuestionWindow = proto.QuestionWindow;
+export type QuestionWindow = proto.QuestionWindow;
+export const QuizState = proto.QuizState;
+export type QuizState = proto.QuizState;
+export const ResultsVisibility = proto.ResultsVisibility;
+export type ResultsVisibility = proto.ResultsVisibility;
+export const ModerationAction = proto.ModerationAction;
+export type ModerationAction = proto.ModerationAction;
+export const PredictionState = proto.PredictionState;
+export type PredictionState = proto.PredictionState;
+export const ChoiceMode = proto.ChoiceMode;
+export type ChoiceMode = proto.ChoiceMode;
+export const QuestionOrder = proto.QuestionOrder;
+export type QuestionOrder = proto.QuestionOrder;
+export const ItemKind = proto.ItemKind;
+export type ItemKind = proto.ItemKind;
+
+export type Member = proto.Member;
+export type MemberPlayback = proto.MemberPlayback;
+export type MediaSummary = proto.MediaSummary;
+export type PlaybackState = proto.PlaybackState;
+export type Room = proto.Room;
+export type RoomSnapshot = proto.RoomSnapshot;
+export type RoomEvent = proto.RoomEvent;
+export type MediaRef = proto.MediaRef;
+export type UserRef = proto.UserRef;
+export type ChatMessage = proto.ChatMessage;
+export type ChatRestriction = proto.ChatRestriction;
+export type ChatSettings = proto.ChatSettings;
+export type HeldMessage = proto.HeldMessage;
+export type ReactionCount = proto.ReactionCount;
+export type ChatEvent = proto.ChatEvent;
+export type LeaderboardEntry = proto.LeaderboardEntry;
+export type Poll = proto.Poll;
+export type PollResults = proto.PollResults;
+export type Prediction = proto.Prediction;
+export type Question = proto.Question;
+export type Quiz = proto.Quiz;
+export type QuizQuestion = proto.QuizQuestion;
+export type GetRoomInteractionsResponse = proto.GetRoomInteractionsResponse;
+export type InteractionEvent = proto.InteractionEvent;
+export type Recommendation = proto.Recommendation;
+export type RecommendedItem = proto.RecommendedItem;
+export type Share = proto.Share;
