@@ -419,6 +419,9 @@ pub async fn run(args: SoakArgs) -> Result<bool> {
     for task in chatter_events {
         task.abort();
     }
+    // The verdict is the steady phase's: stopping the servers below closes
+    // the viewers' sockets, which the counters would otherwise count.
+    let errors = counters.errors();
 
     let first = first.unwrap_or_default();
     let last = previous.map(|(readings, _)| readings).unwrap_or_default();
@@ -451,7 +454,7 @@ pub async fn run(args: SoakArgs) -> Result<bool> {
     }
     drop(admin);
     stack.stop().await?;
-    Ok(counters.errors() == 0)
+    Ok(errors == 0)
 }
 
 /// Reads and discards a chatter's pushed events (so it never becomes a
