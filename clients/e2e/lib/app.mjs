@@ -171,15 +171,26 @@ export async function readChat(page) {
   );
 }
 
-/** Types `text` into "Message" and presses "Send"; returns whether Send was enabled. */
+/**
+ * Types `text` into "Message" and presses "Send"; returns whether Send was
+ * enabled. With `requireEnabled` it waits, as a person would, while Send is
+ * disabled by the previous message still in flight (10 s at most); without,
+ * it reports at once what the composer offers (an outage, a timeout).
+ */
 export async function typeAndSend(user, text, { requireEnabled = true } = {}) {
   const chat = user.page.getByRole("region", { name: "Chat", exact: true });
   await chat.getByLabel("Message", { exact: true }).fill(text);
   const send = chat.getByRole("button", { name: "Send", exact: true });
-  if (!(await send.isEnabled())) {
-    if (requireEnabled) throw new Error(`${user.name}: the "Send" button is disabled`);
-    return false;
+  if (requireEnabled) {
+    try {
+      await send.click({ timeout: 10_000 });
+    } catch (error) {
+      const why = error instanceof Error ? error.message.split("\n")[0] : String(error);
+      throw new Error(`${user.name}: the "Send" button stayed disabled for 10 s (${why})`);
+    }
+    return true;
   }
+  if (!(await send.isEnabled())) return false;
   await send.click();
   return true;
 }

@@ -1,4 +1,5 @@
-import { useEffect, useReducer, useRef, useState } from "react";
+import { useCallback, useEffect, useReducer, useRef, useState } from "react";
+import { describeError } from "../lib/errors";
 
 /**
  * Re-renders the component whenever `subscribe`'s callback fires. SDK objects (RoomSession, clock) are
@@ -42,4 +43,33 @@ export function usePrefersReducedMotion(): boolean {
     return () => mq.removeEventListener("change", on);
   }, []);
   return reduced;
+}
+
+/**
+ * Runs a user action against the server with the shared busy/error handling: clears the last error,
+ * sets `busy` (buttons disable themselves with it), reports a failure as a readable `error` for the
+ * component's role="alert" line, and clears `busy` again whatever happened. One copy instead of the same
+ * try/catch/finally in every panel and dialog. `setError` is exposed for a component's own validation
+ * messages.
+ */
+export function useAction(): {
+  busy: boolean;
+  error: string | null;
+  setError: (error: string | null) => void;
+  run: (fn: () => Promise<unknown>) => Promise<void>;
+} {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = useCallback(async (fn: () => Promise<unknown>) => {
+    setError(null);
+    setBusy(true);
+    try {
+      await fn();
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, run };
 }

@@ -1,7 +1,7 @@
 import type { HearthClient, RoomSession } from "@hearth/sdk";
 import { useEffect, useState } from "react";
+import { useAction } from "../app/hooks";
 import { userName } from "../lib/chat";
-import { describeError } from "../lib/errors";
 import { RestrictionKind, type ChatRestriction, type HeldMessage } from "../lib/proto";
 import { msToDuration, timestampMs } from "../lib/time";
 
@@ -20,9 +20,8 @@ export function ModerationPanel({ session, client }: { session: RoomSession; cli
   const roomId = session.roomId;
   const [held, setHeld] = useState<HeldMessage[]>([]);
   const [restrictions, setRestrictions] = useState<ChatRestriction[]>([]);
-  const [error, setError] = useState<string | null>(null);
   const [loadProblem, setLoadProblem] = useState(false);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const settings = session.chatSettings;
   const slowSeconds = settings?.slowModeInterval ? Number(settings.slowModeInterval.seconds) : 0;
 
@@ -69,18 +68,6 @@ export function ModerationPanel({ session, client }: { session: RoomSession; cli
       off();
     };
   }, [client, session, roomId]);
-
-  const run = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    setBusy(true);
-    try {
-      await fn();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const activeRestrictions = restrictions.filter((r) => {
     const until = timestampMs(r.expireTime);

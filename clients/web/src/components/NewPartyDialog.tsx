@@ -1,10 +1,11 @@
 import { useState, type FormEvent } from "react";
 import { RoomKind, RoomVisibility } from "../lib/proto";
 import { useClient } from "../app/hearth";
+import { useAction } from "../app/hooks";
 import { navigate } from "../app/router";
-import { describeError } from "../lib/errors";
 import { roomPath } from "../lib/routes";
 import { Dialog } from "./Dialog";
+import { FormActions } from "./FormActions";
 
 /** Creates a watch party on a direct media URL and opens it. */
 export function NewPartyDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
@@ -12,18 +13,15 @@ export function NewPartyDialog({ open, onClose }: { open: boolean; onClose: () =
   const [title, setTitle] = useState("");
   const [mediaUrl, setMediaUrl] = useState("");
   const [visibility, setVisibility] = useState<RoomVisibility>(RoomVisibility.PRIVATE);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
   // One idempotency key per dialog opening: a retried create after a timeout returns the same room.
   const [requestId] = useState(() => `web-${crypto.randomUUID()}`);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
-    setError(null);
     if (!title.trim()) return setError("Give the party a title.");
     if (!/^https?:\/\/\S+$/i.test(mediaUrl.trim())) return setError("Enter the media's full http(s) URL.");
-    setBusy(true);
-    try {
+    void run(async () => {
       const res = await client.request("createRoom", {
         kind: RoomKind.WATCH_PARTY,
         visibility,
@@ -35,10 +33,7 @@ export function NewPartyDialog({ open, onClose }: { open: boolean; onClose: () =
       if (!id) throw new Error("no room in reply");
       onClose();
       navigate(roomPath(id));
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -76,19 +71,7 @@ export function NewPartyDialog({ open, onClose }: { open: boolean; onClose: () =
             <option value={RoomVisibility.PUBLIC}>Public: listed for everyone</option>
           </select>
         </div>
-        {error && (
-          <p role="alert" className="alert">
-            {error}
-          </p>
-        )}
-        <div className="actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            Create
-          </button>
-          <button type="button" className="btn btn-ghost" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <FormActions error={error} busy={busy} submitLabel="Create" onCancel={onClose} />
       </form>
     </Dialog>
   );

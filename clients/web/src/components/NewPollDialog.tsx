@@ -1,8 +1,9 @@
 import type { RoomSession } from "@hearth/sdk";
 import { useState, type FormEvent } from "react";
-import { describeError } from "../lib/errors";
+import { useAction } from "../app/hooks";
 import { msToDuration } from "../lib/time";
 import { Dialog } from "./Dialog";
+import { FormActions } from "./FormActions";
 
 const MAX_OPTIONS = 10;
 const DURATIONS = [
@@ -18,28 +19,22 @@ export function NewPollDialog({ session, onClose }: { session: RoomSession; onCl
   const [question, setQuestion] = useState("");
   const [options, setOptions] = useState<string[]>(["", ""]);
   const [durationMs, setDurationMs] = useState(0);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   // One idempotency key per dialog: a retried create after a timeout never makes two polls.
   const [requestId] = useState(() => `poll-${crypto.randomUUID()}`);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const opts = options.map((o) => o.trim()).filter(Boolean);
     if (!question.trim()) return setError("Enter a question.");
     if (opts.length < 2) return setError("Enter at least two options.");
-    setError(null);
-    setBusy(true);
-    try {
+    void run(async () => {
       await session.createPoll(
         { question: question.trim(), options: opts, ...(durationMs > 0 ? { duration: msToDuration(durationMs) } : {}) },
         { openNow: true, requestId },
       );
       onClose();
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -93,19 +88,7 @@ export function NewPollDialog({ session, onClose }: { session: RoomSession; onCl
             ))}
           </select>
         </div>
-        {error && (
-          <p role="alert" className="alert">
-            {error}
-          </p>
-        )}
-        <div className="actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            Open poll
-          </button>
-          <button type="button" className="btn btn-ghost" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <FormActions error={error} busy={busy} submitLabel="Open poll" onCancel={onClose} />
       </form>
     </Dialog>
   );

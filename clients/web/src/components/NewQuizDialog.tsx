@@ -1,9 +1,10 @@
 import type { RoomSession } from "@hearth/sdk";
 import { useState, type FormEvent } from "react";
-import { describeError } from "../lib/errors";
+import { useAction } from "../app/hooks";
 import { QuestionKind, type Quiz } from "../lib/proto";
 import { msToDuration } from "../lib/time";
 import { Dialog } from "./Dialog";
+import { FormActions } from "./FormActions";
 
 interface DraftQuestion {
   text: string;
@@ -20,13 +21,12 @@ const MAX_QUESTIONS = 20;
 export function NewQuizDialog({ session, onClose, onCreated }: { session: RoomSession; onClose: () => void; onCreated: (q: Quiz) => void }) {
   const [title, setTitle] = useState("");
   const [questions, setQuestions] = useState<DraftQuestion[]>([blank()]);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const [requestId] = useState(() => `quiz-${crypto.randomUUID()}`);
 
   const update = (i: number, fn: (q: DraftQuestion) => DraftQuestion) => setQuestions((qs) => qs.map((q, j) => (j === i ? fn(q) : q)));
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!title.trim()) return setError("Give the quiz a title.");
     const drafts = [];
@@ -44,16 +44,12 @@ export function NewQuizDialog({ session, onClose, onCreated }: { session: RoomSe
         timeLimit: msToDuration(q.seconds * 1000),
       });
     }
-    setError(null);
-    setBusy(true);
-    try {
-      const r = await session.createQuiz({ title: title.trim(), questions: drafts, requestId });
+    const quiz = { title: title.trim(), questions: drafts, requestId };
+    void run(async () => {
+      const r = await session.createQuiz(quiz);
       if (r.quiz) onCreated(r.quiz);
       onClose();
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -128,19 +124,7 @@ export function NewQuizDialog({ session, onClose, onCreated }: { session: RoomSe
             Add question
           </button>
         </div>
-        {error && (
-          <p role="alert" className="alert">
-            {error}
-          </p>
-        )}
-        <div className="actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            Create quiz
-          </button>
-          <button type="button" className="btn btn-ghost" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <FormActions error={error} busy={busy} submitLabel="Create quiz" onCancel={onClose} />
       </form>
     </Dialog>
   );

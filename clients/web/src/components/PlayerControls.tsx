@@ -1,7 +1,6 @@
 import { expectedPositionMs, type HearthClient, type RoomSession } from "@hearth/sdk";
 import { useEffect, useId, useRef, useState } from "react";
-import { useTicker } from "../app/hooks";
-import { describeError } from "../lib/errors";
+import { useAction, useTicker } from "../app/hooks";
 import { durationMs } from "../lib/time";
 import { formatClock } from "../lib/time";
 
@@ -20,8 +19,7 @@ interface ControlsProps {
  * not start locally on play, or they would lead everyone by the start delay).
  */
 export function PlayerControls({ session, client, video, canControl }: ControlsProps) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [dragSec, setDragSec] = useState<number | null>(null);
   const rangeRef = useRef<HTMLInputElement>(null);
   const noteId = useId();
@@ -34,18 +32,6 @@ export function PlayerControls({ session, client, video, canControl }: ControlsP
   const knownDuration = durationMs(p.mediaSummary?.duration);
   const elementDuration = video && Number.isFinite(video.duration) ? video.duration : undefined;
   const maxSec = knownDuration !== undefined ? knownDuration / 1000 : (elementDuration ?? Math.max(3600, positionSec + 600));
-
-  const run = async (action: () => Promise<unknown>) => {
-    setError(null);
-    setBusy(true);
-    try {
-      await action();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   // Seek on the range's native `change` (released or keyed), not on every `input` while dragging.
   const sessionRef = useRef(session);

@@ -1,12 +1,12 @@
 import type { HearthClient, RoomSession } from "@hearth/sdk";
 import { useState, type FormEvent } from "react";
-import { useTicker } from "../app/hooks";
-import { describeError } from "../lib/errors";
+import { useAction, useTicker } from "../app/hooks";
 import { formatCount, integerText } from "../lib/format";
 import { outcomeShare, parseStake, potentialPayout } from "../lib/predictions";
 import { PredictionState, type Prediction } from "../lib/proto";
 import { msToDuration, secondsLeft, timestampMs } from "../lib/time";
 import { Dialog } from "./Dialog";
+import { FormActions } from "./FormActions";
 
 const STATE_ORDER: Record<number, number> = {
   [PredictionState.ACTIVE]: 0,
@@ -67,26 +67,13 @@ interface ItemProps {
 
 function PredictionItem({ prediction: p, session, client, manager, balance, onBalance }: ItemProps) {
   const [stake, setStake] = useState("100");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [position, setPosition] = useState(p.myPosition);
   const left = useTicker(() => secondsLeft(timestampMs(p.lockTime), client.clock.now()), 1000);
   const mine = p.myPosition ?? position;
   const active = p.state === PredictionState.ACTIVE;
   const points = parseStake(stake, balance);
   const inputId = `stake-${p.predictionId}`;
-
-  const run = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    setBusy(true);
-    try {
-      await fn();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const place = (outcomeId: string) =>
     run(async () => {
@@ -220,24 +207,18 @@ function NewPredictionDialog({ session, onClose }: { session: RoomSession; onClo
   const [title, setTitle] = useState("");
   const [outcomes, setOutcomes] = useState(["", ""]);
   const [windowS, setWindowS] = useState(120);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, setError, run } = useAction();
   const [requestId] = useState(() => `pred-${crypto.randomUUID()}`);
 
-  const submit = async (e: FormEvent) => {
+  const submit = (e: FormEvent) => {
     e.preventDefault();
     const outs = outcomes.map((o) => o.trim()).filter(Boolean);
     if (!title.trim()) return setError("Enter what people predict.");
     if (outs.length < 2) return setError("Enter at least two outcomes.");
-    setError(null);
-    setBusy(true);
-    try {
+    void run(async () => {
       await session.createPrediction({ title: title.trim(), outcomes: outs, predictionWindow: msToDuration(windowS * 1000), requestId });
       onClose();
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -273,19 +254,7 @@ function NewPredictionDialog({ session, onClose }: { session: RoomSession; onClo
             ))}
           </select>
         </div>
-        {error && (
-          <p role="alert" className="alert">
-            {error}
-          </p>
-        )}
-        <div className="actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            Start prediction
-          </button>
-          <button type="button" className="btn btn-ghost" onClick={onClose}>
-            Cancel
-          </button>
-        </div>
+        <FormActions error={error} busy={busy} submitLabel="Start prediction" onCancel={onClose} />
       </form>
     </Dialog>
   );

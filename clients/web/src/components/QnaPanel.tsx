@@ -1,7 +1,7 @@
 import type { HearthClient, RoomSession } from "@hearth/sdk";
 import { useEffect, useState, type FormEvent } from "react";
+import { useAction } from "../app/hooks";
 import { userName } from "../lib/chat";
-import { describeError } from "../lib/errors";
 import { integerText } from "../lib/format";
 import { ModerationAction, QuestionOrder, QuestionState, type Question } from "../lib/proto";
 import { mergeQuestions, withVotes } from "../lib/qna";
@@ -11,8 +11,7 @@ export function QnaPanel({ session, client, manager }: { session: RoomSession; c
   const [listed, setListed] = useState<Question[]>([]);
   const [removed, setRemoved] = useState<Set<string>>(new Set());
   const [text, setText] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const enabled = session.qnaSettings?.enabled ?? true;
 
   useEffect(() => {
@@ -44,18 +43,6 @@ export function QnaPanel({ session, client, manager }: { session: RoomSession; c
 
   const replaceListed = (q: Question | undefined) => {
     if (q) setListed((ls) => [...ls.filter((x) => x.questionId !== q.questionId), q]);
-  };
-
-  const run = async (fn: () => Promise<void>) => {
-    setError(null);
-    setBusy(true);
-    try {
-      await fn();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
   };
 
   const ask = (e: FormEvent) => {

@@ -1,8 +1,7 @@
 import type { HearthClient, RoomSession } from "@hearth/sdk";
 import { useEffect, useState } from "react";
-import { useTicker } from "../app/hooks";
+import { useAction, useTicker } from "../app/hooks";
 import { userName } from "../lib/chat";
-import { describeError } from "../lib/errors";
 import { integerText } from "../lib/format";
 import { QuestionWindow, QuizState, type LeaderboardEntry, type Quiz } from "../lib/proto";
 import { answerMark, canRevealNext, currentQuestion, nextRevealIndex } from "../lib/quiz";
@@ -27,8 +26,7 @@ export function QuizOverlay({ session, client, manager, draft, onDraftUsed }: Qu
   const [answers, setAnswers] = useState<Record<string, string[]>>({});
   const [board, setBoard] = useState<{ entries: LeaderboardEntry[]; me?: LeaderboardEntry | undefined } | null>(null);
   const [result, setResult] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const question = quiz ? currentQuestion(quiz) : undefined;
   const left = useTicker(() => (question ? secondsLeft(timestampMs(question.closeTime), client.clock.now()) : undefined), 500);
   const quizId = quiz?.quizId;
@@ -70,18 +68,6 @@ export function QuizOverlay({ session, client, manager, draft, onDraftUsed }: Qu
   const entries = session.leaderboard.length > 0 && quiz.state !== QuizState.FINISHED ? session.leaderboard : (board?.entries ?? []);
   const chosen = question ? (answers[question.questionId] ?? []) : [];
   const open = question?.window === QuestionWindow.OPEN;
-
-  const run = async (fn: () => Promise<unknown>) => {
-    setError(null);
-    setBusy(true);
-    try {
-      await fn();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const answer = (optionId: string) =>
     run(async () => {

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
-import { Link, navigate } from "../app/router";
+import { navigate } from "../app/router";
+import { ProblemPage } from "../components/ProblemPage";
 import { inviteProblem, rememberInvite, resolveInvite, type InviteResolution } from "../lib/invite";
 import { roomPath } from "../lib/routes";
 
@@ -34,17 +35,5 @@ export function Join({ code }: { code: string }) {
       </div>
     );
   }
-  return (
-      <div className="page narrow">
-        <h1>Cannot join</h1>
-        <p role="alert" className="alert">
-          {inviteProblem(res.reason)}
-        </p>
-        <p>
-          <Link to="/" className="btn">
-            Go home
-          </Link>
-        </p>
-      </div>
-  );
+  return <ProblemPage title="Cannot join" message={inviteProblem(res.reason)} />;
 }

@@ -3,7 +3,6 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useClient } from "../app/hearth";
 import { useRerenderOn } from "../app/hooks";
 import { acquireRoom, releaseRoom } from "../app/roomRegistry";
-import { Link } from "../app/router";
 import { Chat } from "../components/Chat";
 import { InvitePanel } from "../components/InvitePanel";
 import { LiveBursts, LiveReactionBar } from "../components/LiveReactions";
@@ -14,6 +13,7 @@ import { NewQuizDialog } from "../components/NewQuizDialog";
 import { Player } from "../components/Player";
 import { PlayerControls } from "../components/PlayerControls";
 import { PollOverlay } from "../components/PollOverlay";
+import { ProblemPage } from "../components/ProblemPage";
 import { Predictions } from "../components/Predictions";
 import { QnaPanel } from "../components/QnaPanel";
 import { QuizOverlay } from "../components/QuizOverlay";
@@ -59,9 +59,9 @@ export function Room({ roomId }: { roomId: string }) {
   }, [session]);
 
   if (closed && closed !== "exited" && closed !== "client_closed") {
-    return <RoomProblem title="You left this room" message={closedMessage(closed)} />;
+    return <ProblemPage title="You left this room" message={closedMessage(closed)} />;
   }
-  if (error) return <RoomProblem title="Cannot open this room" message={describeError(error)} />;
+  if (error) return <ProblemPage title="Cannot open this room" message={describeError(error)} />;
   if (!session) {
     return (
       <div className="page narrow" aria-busy="true">
@@ -84,22 +84,6 @@ function closedMessage(reason: RoomClosedReason): string {
     default:
       return "This room is no longer available to you.";
   }
-}
-
-function RoomProblem({ title, message }: { title: string; message: string }) {
-  return (
-    <div className="page narrow">
-      <h1>{title}</h1>
-      <p role="alert" className="alert">
-        {message}
-      </p>
-      <p>
-        <Link to="/" className="btn">
-          Go home
-        </Link>
-      </p>
-    </div>
-  );
 }
 
 function RoomView({ session }: { session: RoomSession }) {
