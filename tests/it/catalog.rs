@@ -506,6 +506,12 @@ async fn channel_rooms_follow_the_catalog_with_the_guide_and_entitlements() {
     let news_room = eventually("the News channel room", || room_of(news.clone(), rooms::RoomKind::Channel)).await;
     assert_eq!(news_room.title, "Hearth News");
     assert_eq!(news_room.image_url, "https://img.example/hearth.news.png");
+    // Players show the channel by its name and logo, not by its id.
+    let summary = news_room.media_summary.clone().expect("a channel room's media summary");
+    assert_eq!(
+        (summary.title.as_str(), summary.image_url.as_str(), summary.live),
+        ("Hearth News", "https://img.example/hearth.news.png", true)
+    );
     let sport_room = eventually("the Sport channel room", || room_of(sport.clone(), rooms::RoomKind::Channel)).await;
 
     // The live programme got a programme room, open now; the others did not.

@@ -80,9 +80,24 @@ pub fn media_ref(media: &Media) -> MediaRef {
     MediaRef { kind: Some(kind) }
 }
 
-/// Display data until the provider catalog (issue 6) resolves media.
+/// Display data of media the room itself does not name: the id, or a
+/// URL's host.
 pub fn media_summary(media: &Media) -> pb::MediaSummary {
     pb::MediaSummary { title: media.display_title(), live: media.is_live(), ..Default::default() }
+}
+
+/// Display data of a room's media. Catalog sync names a channel or
+/// programme room after its catalog entry (the channel's name and logo,
+/// the programme's title and image), and that media never changes, so
+/// players show the name rather than the operator's id.
+pub fn room_media_summary(row: &RoomRow) -> Option<pb::MediaSummary> {
+    let media = row.media()?;
+    let mut summary = media_summary(&media);
+    if matches!(row.kind(), Kind::Channel | Kind::Programme) && !row.title.is_empty() {
+        summary.title = row.title.clone();
+        summary.image_url = row.image_url.clone();
+    }
+    Some(summary)
 }
 
 pub fn user_ref(id: Uuid) -> UserRef {
@@ -195,7 +210,7 @@ pub fn room(row: &RoomRow, online_count: u64, defaults: SettingDefaults) -> pb::
         title: row.title.clone(),
         description: row.description.clone(),
         image_url: row.image_url.clone(),
-        media_summary: media.as_ref().map(media_summary),
+        media_summary: room_media_summary(row),
         media: media.as_ref().map(media_ref),
         settings: Some(settings(&row.settings, row.capacity, defaults)),
         created_by: row.created_by.to_string(),

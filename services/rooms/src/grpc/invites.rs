@@ -198,7 +198,7 @@ impl RoomsApi {
                 inviter: Some(convert::user_ref(caller.id)),
                 invite: Some(invite),
                 message: message.clone(),
-                media_summary: access.room.media().as_ref().map(convert::media_summary),
+                media_summary: convert::room_media_summary(&access.room),
             };
             self.events.user(user, "invite", events_pb::user_event::Kind::InviteReceived(event)).await;
             response.invited_user_ids.push(user.to_string());
@@ -231,7 +231,7 @@ impl RoomsApi {
             });
         };
         let media = room.media();
-        let summary = media.as_ref().map(convert::media_summary);
+        let summary = convert::room_media_summary(&room);
         let description = if !room.description.is_empty() {
             room.description.chars().take(300).collect()
         } else if let Some(summary) = &summary {
