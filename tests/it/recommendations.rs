@@ -650,3 +650,22 @@ async fn recommendation_frames_work_over_the_websocket() {
     );
     assert!(refused["error"]["message"].as_str().is_some_and(|m| m.starts_with("invalid_region")), "{refused}");
 }
+
+/// A deployment without the recommendations role (empty
+/// `services.recommendations_url`) answers its frames `unsupported` with
+/// reason `not_deployed`, as valid requests: more of them than
+/// `gateway.max_bad_frames` leave the connection open.
+#[tokio::test]
+async fn frames_of_a_role_not_deployed_are_refused_without_closing_the_connection() {
+    let roles = [Role::Gateway, Role::Identity, Role::Rooms, Role::Chat, Role::Polls];
+    let app = TestApp::spawn_with(&roles, |config| config.services.recommendations_url = String::new()).await;
+    let (_, mut ws) = app.user_ws(&app.ws_url, &[]).await;
+    for _ in 0..=app.config.gateway.max_bad_frames {
+        let reply = ws.call(serde_json::json!({"listTrending": {}})).await;
+        assert_eq!(reply["error"]["code"], "unsupported", "{reply}");
+        let message = reply["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with("not_deployed: "), "{reply}");
+    }
+    let pong = ws.call(serde_json::json!({"ping": {"clientTime": "2026-11-27T12:00:00Z"}})).await;
+    assert!(pong.get("pong").is_some(), "the connection stays open: {pong}");
+}

@@ -14,9 +14,9 @@ interface ShelfData {
 }
 
 /**
- * Deployments without the recommendations role answer every frame with `unsupported`, and each such
- * refusal counts towards the connection's bad-frame limit (10, then close 1008). So the first
- * `unsupported` turns the feature off for the rest of this page's life instead of probing again.
+ * Deployments without the recommendations role answer every frame with `unsupported` (reason
+ * `not_deployed`), which cannot change while the page lives: the first one turns the feature off
+ * instead of asking again on every refresh.
  */
 let recommendationsUnsupported = false;
 

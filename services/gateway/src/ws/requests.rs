@@ -145,7 +145,8 @@ fn lane(kind: &client_frame::Kind) -> Lane {
 
 /// Forwards each listed frame to its method of a client in `Clients` (by
 /// field name), or of an optional client (`@optional field`: a frame that
-/// reaches an absent client is answered UNIMPLEMENTED, `unsupported`).
+/// reaches an absent client is answered UNIMPLEMENTED: `unsupported`, reason
+/// `not_deployed`).
 macro_rules! forward_calls {
     ($ctx:ident, $runner:ident, $lane:ident, $kind:ident, $client:ident, $( $variant:ident => $method:ident ),* $(,)?) => {
         forward_calls!(@client [Some($ctx.state.clients.$client.clone())] $ctx, $runner, $lane, $kind, $( $variant => $method ),*)
@@ -161,8 +162,15 @@ macro_rules! forward_calls {
                 // events it causes on every gateway descend from it.
                 let span = tracing::info_span!(parent: None, "ws.request", frame = stringify!($method));
                 $runner.run($lane, Box::pin(tracing::Instrument::instrument(async move {
+                    // A role the operator chose not to deploy (no service
+                    // URL): a stable refusal the client can hide a feature on.
                     let Some(mut client) = $client else {
-                        $ctx.reply(Err(tonic::Status::unimplemented("this deployment does not serve this frame")));
+                        $ctx.reply(Err(hearth_platform::error::refusal(
+                            tonic::Code::Unimplemented,
+                            concat!("this deployment does not run the role that serves ", stringify!($method)),
+                            "not_deployed",
+                            None,
+                        )));
                         return;
                     };
                     let result = client.$method(authorized(request, &$ctx.token)).await
@@ -346,11 +354,12 @@ fn polls_request(ctx: &Ctx, runner: &mut Runner, lane: Lane, kind: client_frame:
     })
 }
 
-/// Frames RecommendationsService serves (ClientFrame fields 110–119), when
-/// the deployment runs the recommendations role; else they stay unserved
-/// and are answered `unsupported`.
+/// Frames RecommendationsService serves (ClientFrame fields 110–119). Where
+/// the deployment does not run the recommendations role they are still
+/// valid requests: answered `unsupported` / `not_deployed` by the call,
+/// never counted as bad frames.
 fn recommendations_request(ctx: &Ctx, runner: &mut Runner, lane: Lane, kind: client_frame::Kind) -> Dispatch {
-    if ctx.state.clients.recommendations.is_none() || !is_recommendations(&kind) {
+    if !is_recommendations(&kind) {
         return Dispatch::Unserved(kind);
     }
     let ctx = ctx.clone();
